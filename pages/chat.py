@@ -1,0 +1,5 @@
+"""Chat search (placeholder until its issue lands)."""
+
+import ui
+
+ui.coming_soon("Chat search", "chat search")

@@ -1,0 +1,5 @@
+"""Experiments (placeholder until its issue lands)."""
+
+import ui
+
+ui.coming_soon("Experiments", "A/B experiments")

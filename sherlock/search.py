@@ -1,0 +1,222 @@
+"""The search pipeline: exact ticket ids first, otherwise hybrid retrieval (dense + BM25 + TF-IDF, fused), metadata
+filters on all three retrievers, an entity-aware boost, calibrated abstention and an explanation per result.
+
+Exact ids are read from the store of record on every query, never from a cache, so an incident ingested a second ago
+is found, and an id that is not there gets an honest "not found" instead of a look-alike.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sherlock.abstain import Evidence, decide
+from sherlock.fusion import FusionConfig, fuse_scores, normalize
+from sherlock.run import Run, Scores, top_k
+from sherlock.schema import Incident
+from sherlock.store import Filters
+from sherlock.text import matched_terms, query_terms, tokenize
+from sherlock.workspace import Workspace
+
+RETRIEVERS = ("dense", "bm25", "tfidf")
+#: ``ABC-123``: letters, a dash, digits — a ticket id, unless it continues with letters (``JSP-12ab``).
+TICKET_ID = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z]+-\d+)(?![A-Za-z0-9_])")
+#: Id-shaped technical terms that are not tickets (``SHA-256``, ``UTF-8``, ``TLS-1``, ``SEV-1``).
+NOT_TICKET_PREFIXES = {"sha", "aes", "utf", "iso", "tls", "ssl", "http", "https", "rfc", "pkcs", "md", "x", "cve",
+                       "rsa", "ipv", "sev", "p", "tcp", "udp", "es", "hs", "rs", "ecdsa", "gzip", "log4j"}
+
+
+def find_ticket_ids(query: str) -> list[str]:
+    """Ticket-shaped tokens in ``query`` (``JSP-1052``, ``jira-9999``), upper-cased, in order, without repeats."""
+    found = []
+    for match in TICKET_ID.finditer(query):
+        token = match.group(1)
+        if token.split("-")[0].lower() not in NOT_TICKET_PREFIXES:
+            found.append(token.upper())
+    return list(dict.fromkeys(found))
+
+
+@dataclass
+class Hit:
+    """One result with its explanation: each retriever's raw and normalised score, matched terms and entities."""
+
+    id: str
+    title: str
+    score: float
+    scores: dict[str, float | None]
+    raw_scores: dict[str, float | None]
+    matched_terms: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    service: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    created_at: str | None = None
+    nearest_miss: bool = False
+    related: bool = False
+
+
+@dataclass
+class SearchResponse:
+    """What ``sherlock search --json`` prints; ``results`` are nearest misses (flagged) when ``abstained``."""
+
+    query: str
+    strategy: str
+    abstained: bool
+    confidence: float
+    results: list[Hit]
+    took_ms: float
+    reason: str | None = None
+    query_entities: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Searcher:
+    """Searches one workspace. Thread-safe for concurrent queries; notices new ingests by the store revision."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self.settings = workspace.settings
+
+    def fusion_config(self, weights: Sequence[float] | None = None, method: str | None = None,
+                      norm: str | None = None) -> FusionConfig:
+        s = self.settings
+        return FusionConfig(weights=tuple(weights or s.weights), method=method or s.fusion, norm=norm or s.norm,
+                            rrf_k=s.rrf_k)
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, weights: Sequence[float] | None = None,
+               fusion: str | None = None, norm: str | None = None, entity_boost: bool | None = None,
+               ) -> SearchResponse:
+        """Answer one query: exact ticket id(s) if the query names any, else hybrid search with abstention."""
+        started = time.perf_counter()
+        filters = filters or Filters()
+        config = self.fusion_config(weights, fusion, norm)
+        ids = find_ticket_ids(query)
+        if ids:
+            response = self._exact(query, ids, k, config)
+        else:
+            response = self._hybrid(query, k, filters, config, entity_boost)
+        response.settings = {**config.as_dict(), "entity_boost": self._boost_on(entity_boost), "k": k}
+        response.filters = filters.as_dict()
+        response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return response
+
+    # -- exact ids ---------------------------------------------------------------------------------------------
+
+    def _exact(self, query: str, ids: list[str], k: int, config: FusionConfig) -> SearchResponse:
+        store = self.workspace.store
+        found = [incident for incident in (store.get(i) for i in ids) if incident is not None]
+        missing = [i for i in ids if i not in {incident.id.upper() for incident in found}]
+        if not found:
+            return SearchResponse(query, "exact_id", True, 1.0, [], 0.0,
+                                  reason=f"no incident {', '.join(missing)} in this workspace")
+        hits = [_hit(incident, 1.0, {}, {}) for incident in found]
+        if len(hits) < k:  # what else looks like it: related incidents, flagged as such
+            similar = self._hybrid(found[0].title, k + len(hits), Filters(), config, None)
+            known = {hit.id for hit in hits}
+            for hit in similar.results:
+                if hit.id not in known and len(hits) < k:
+                    hit.related, hit.nearest_miss = True, False
+                    hits.append(hit)
+        reason = f"not found: {', '.join(missing)}" if missing else None
+        return SearchResponse(query, "exact_id", False, 1.0, hits, 0.0, reason=reason)
+
+    # -- hybrid ------------------------------------------------------------------------------------------------
+
+    def _boost_on(self, entity_boost: bool | None) -> bool:
+        return self.settings.entity_boost if entity_boost is None else entity_boost
+
+    def candidates(self, query: str, k: int, allowed: set[str] | None) -> dict[str, Scores]:
+        """Each retriever's raw top-``n`` for ``query`` (``n`` = max(k, the candidate pool size))."""
+        lexical = self.workspace.lexical()
+        n = max(k, self.settings.candidates)
+        return {"dense": self.workspace.dense.search(query, n, allowed),
+                "bm25": lexical.bm25.search(query, n, allowed),
+                "tfidf": lexical.tfidf.search(query, n, allowed)}
+
+    def _hybrid(self, query: str, k: int, filters: Filters, config: FusionConfig,
+                entity_boost: bool | None) -> SearchResponse:
+        if not query_terms(query) and not query.strip():
+            return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason="empty query")
+        allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
+        raw = self.candidates(query, k, allowed)
+        fused = fuse_scores([raw[name] for name in RETRIEVERS], config.weights, method=config.method,
+                            norm=config.norm, rrf_k=config.rrf_k)
+        entities = self.workspace.lexical().entities
+        query_entities = entities.extract(query)
+        matched_entities: dict[str, list[str]] = {}
+        if self._boost_on(entity_boost):
+            fused, matched_entities = entities.boost(fused, query_entities, self.settings.entity_multiplier)
+        ranked = top_k(fused, k)
+        normalised = {name: normalize(raw[name], config.norm) if raw[name] else {} for name in RETRIEVERS}
+        incidents = self.workspace.store.get_many(doc_id for doc_id, _ in ranked)
+        hits = []
+        for doc_id, score in ranked:
+            incident = incidents.get(doc_id)
+            if incident is None:  # an index a moment ahead of or behind the store: never show a ghost
+                continue
+            hit = _hit(incident, score, {n: raw[n].get(doc_id) for n in RETRIEVERS},
+                       {n: normalised[n].get(doc_id) for n in RETRIEVERS})
+            hit.matched_terms = matched_terms(query, incident.text())
+            hit.entities = matched_entities.get(doc_id, [])
+            hits.append(hit)
+        evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0),
+                            coverage=_coverage(query, [incidents[h.id] for h in hits[:3]]))
+        verdict = decide(evidence, self.settings)
+        for hit in hits:
+            hit.nearest_miss = verdict.abstain
+        return SearchResponse(query, "hybrid", verdict.abstain, verdict.confidence, hits, 0.0,
+                              reason=verdict.reason, query_entities=query_entities)
+
+    # -- batch -------------------------------------------------------------------------------------------------
+
+    def rank(self, queries: dict[str, str], k: int = 100, filters: Filters | None = None,
+             weights: Sequence[float] | None = None, fusion: str | None = None, norm: str | None = None,
+             entity_boost: bool | None = None) -> Run:
+        """Batch hybrid ranking in one process for evaluation: every query ranked, even where ``search`` would
+        abstain. Query embeddings and BM25 are computed in batches."""
+        config = self.fusion_config(weights, fusion, norm)
+        filters = filters or Filters()
+        allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
+        qids, texts = list(queries), list(queries.values())
+        lexical = self.workspace.lexical()
+        n = max(k, self.settings.candidates)
+        per_retriever = {"dense": self.workspace.dense.search_many(texts, n, allowed),
+                         "bm25": lexical.bm25.search_many(texts, n, allowed),
+                         "tfidf": lexical.tfidf.search_many(texts, n, allowed)}
+        run: Run = {}
+        for i, qid in enumerate(qids):
+            fused = fuse_scores([per_retriever[name][i] for name in RETRIEVERS], config.weights,
+                                method=config.method, norm=config.norm, rrf_k=config.rrf_k)
+            if self._boost_on(entity_boost):
+                fused, _ = lexical.entities.boost(fused, lexical.entities.extract(texts[i]),
+                                                  self.settings.entity_multiplier)
+            run[qid] = dict(top_k(fused, k))
+        return run
+
+
+def _hit(incident: Incident, score: float, raw: dict[str, float | None],
+         normalised: dict[str, float | None]) -> Hit:
+    created = incident.created_at.isoformat() if incident.created_at else None
+    return Hit(id=incident.id, title=incident.title, score=round(float(score), 6),
+               scores={n: _round(normalised.get(n)) for n in RETRIEVERS},
+               raw_scores={n: _round(raw.get(n)) for n in RETRIEVERS},
+               service=incident.service, severity=incident.severity, category=incident.category, created_at=created)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def _coverage(query: str, incidents: Sequence[Incident]) -> float:
+    """The largest share of the query's content terms that one of the top incidents contains (lexical evidence)."""
+    terms = set(query_terms(query))
+    if not terms or not incidents:
+        return 0.0
+    return max(len(terms & set(tokenize(incident.text()))) / len(terms) for incident in incidents)
