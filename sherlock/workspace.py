@@ -2,7 +2,8 @@
 
 Write path: ``ingest`` validates and upserts into the SQLite store (one transaction per file), then ``sync`` brings
 the derived indexes up to the store's revision — Chroma by diffing content hashes (embed only what changed, delete
-what is gone), the lexical bundle (BM25, TF-IDF, entities) by an atomic rebuild. A ``kill -9`` at any point leaves
+what is gone), then the index snapshot (BM25, TF-IDF, entities, and the incident vectors exported from Chroma in
+store order for exact pool scoring) by an atomic rebuild. A ``kill -9`` at any point leaves
 the store consistent and the indexes either old or new; the next ``sync`` (or re-running the ingest) completes them.
 """
 
@@ -13,11 +14,13 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sherlock.config import DEMO_DIR, Settings, quiet_telemetry
 from sherlock.entities import EntityDictionary, EntityIndex
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 
 #: ``progress(stage, done, total)`` — the CLI draws tqdm bars from it, the app a progress bar.
 Progress = Callable[[str, int, int], None]
-LEXICAL_FORMAT = 1
+LEXICAL_FORMAT = 2
 
 
 @dataclass
@@ -54,13 +57,24 @@ class IngestReport:
 
 
 @dataclass
-class LexicalBundle:
-    """The lexical indexes and entity index for one store revision."""
+class IndexSnapshot:
+    """Everything search reads besides Chroma, for one store revision: the lexical indexes, the entity index, and
+    the incident vectors (a read-only, memory-mapped copy of Chroma's, aligned with ``vector_rows``)."""
 
     revision: int
     bm25: Any
     tfidf: Any
     entities: EntityIndex
+    vectors: np.ndarray
+    vector_rows: dict[str, int]
+
+    def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
+        """Exact cosine similarity of the query with each known document (vectors are unit length)."""
+        known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
+        if not known:
+            return {}
+        values = self.vectors[[row for _, row in known]] @ query_vector
+        return {doc_id: float(value) for (doc_id, _), value in zip(known, values, strict=True)}
 
 
 class Workspace:
@@ -71,7 +85,7 @@ class Workspace:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._lexical: LexicalBundle | None = None
+        self._lexical: IndexSnapshot | None = None
 
     @cached_property
     def store(self) -> Store:
@@ -142,7 +156,7 @@ class Workspace:
 
     # -- reading -----------------------------------------------------------------------------------------------
 
-    def lexical(self) -> LexicalBundle:
+    def lexical(self) -> IndexSnapshot:
         """The lexical bundle for the store's current revision: cached in memory, loaded from disk, or rebuilt."""
         revision = self.store.revision()
         bundle = self._lexical
@@ -191,11 +205,12 @@ class Workspace:
         manifest = self.settings.lexical_path / "manifest.json"
         try:
             data = json.loads(manifest.read_text())
-            return int(data["revision"]) if data.get("format") == LEXICAL_FORMAT else -1
+            current = data.get("format") == LEXICAL_FORMAT and data.get("collection") == self.dense.collection
+            return int(data["revision"]) if current else -1
         except (OSError, ValueError, KeyError):
             return -1
 
-    def _build_lexical(self, revision: int, progress: Progress | None) -> LexicalBundle:
+    def _build_lexical(self, revision: int, progress: Progress | None) -> IndexSnapshot:
         from sherlock.retrievers.bm25 import BM25Retriever
         from sherlock.retrievers.tfidf import TfidfRetriever
 
@@ -215,12 +230,15 @@ class Workspace:
         if progress:
             progress("lexical index", 2, 3)
         entities = EntityIndex(self.entity_dictionary()).fit(incidents)
+        ids = [incident.id for incident in incidents]
+        vectors = self.dense.vectors(ids)
         if progress:
             progress("lexical index", 3, 3)
-        self._save_lexical(revision, bm25, tfidf, entities)
-        return LexicalBundle(revision, bm25, tfidf, entities)
+        self._save_lexical(revision, bm25, tfidf, entities, ids, vectors)
+        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
 
-    def _save_lexical(self, revision: int, bm25: Any, tfidf: Any, entities: EntityIndex) -> None:
+    def _save_lexical(self, revision: int, bm25: Any, tfidf: Any, entities: EntityIndex, ids: list[str],
+                      vectors: np.ndarray) -> None:
         """Write to a fresh folder and swap it in, so a crash leaves the old bundle or the new one, never half."""
         target = self.settings.lexical_path
         staging = target.with_name(target.name + ".new")
@@ -230,7 +248,10 @@ class Workspace:
             bm25.save(staging / "bm25")
         tfidf.save(staging / "tfidf")
         (staging / "entities.json").write_text(json.dumps(entities.to_json()))
+        np.save(staging / "vectors.npy", vectors)
+        (staging / "vector_ids.json").write_text(json.dumps(ids))
         (staging / "manifest.json").write_text(json.dumps({"format": LEXICAL_FORMAT, "revision": revision,
+                                                           "collection": self.dense.collection,
                                                            "bm25": bm25.get_params()}))
         old = target.with_name(target.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -239,7 +260,7 @@ class Workspace:
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
 
-    def _load_lexical(self, revision: int) -> LexicalBundle | None:
+    def _load_lexical(self, revision: int) -> IndexSnapshot | None:
         from sherlock.retrievers.bm25 import BM25Retriever
         from sherlock.retrievers.tfidf import TfidfRetriever
 
@@ -251,7 +272,11 @@ class Workspace:
             tfidf = TfidfRetriever.load(path / "tfidf")
             entities = EntityIndex.from_json(json.loads((path / "entities.json").read_text()),
                                              self.entity_dictionary())
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            ids = json.loads((path / "vector_ids.json").read_text())
+            if len(ids) != len(vectors):
+                raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
         except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
             log.warning("lexical index unreadable (%s); rebuilding it from the store", exc)
             return None
-        return LexicalBundle(revision, bm25, tfidf, entities)
+        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})

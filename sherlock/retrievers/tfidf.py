@@ -1,0 +1,135 @@
+"""TF-IDF cosine similarity over the analyzed incident text, with scikit-learn's ``TfidfVectorizer``.
+
+Weights are Salton & Buckley's (1988) tf-idf with scikit-learn's defaults: sublinear tf ``1 + ln(tf)``, smoothed idf
+``ln((1 + N) / (1 + df)) + 1``, rows L2-normalised — so a document's score is the cosine of the two vectors, one
+sparse dot product (one sparse product for a batch of queries).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from sherlock.retrievers.base import Retriever, weighted_text
+from sherlock.retrievers.bm25 import DocIndex, read_manifest, write_dir_atomically
+from sherlock.run import Scores
+from sherlock.schema import Incident
+from sherlock.text import tokenize
+
+MANIFEST = "sherlock_tfidf.json"
+MATRIX = "tfidf.npz"
+
+
+class TfidfRetriever(Retriever):
+    """Cosine similarity of L2-normalised tf-idf vectors (Salton & Buckley 1988) over ``weighted_text``."""
+
+    name = "tfidf"
+
+    def __init__(self, sublinear_tf: bool = True, min_df: int | float = 1, max_df: int | float = 1.0,
+                 field_weights: dict[str, int] | None = None) -> None:
+        self.sublinear_tf = sublinear_tf
+        self.min_df = min_df
+        self.max_df = max_df
+        self.field_weights = field_weights
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        return TfidfVectorizer(analyzer=tokenize, token_pattern=None, lowercase=False, sublinear_tf=self.sublinear_tf,
+                               min_df=self.min_df, max_df=self.max_df, norm="l2", dtype=np.float64,
+                               vocabulary=vocabulary)
+
+    def fit(self, incidents: Sequence[Incident]) -> Self:
+        self.docs_ = DocIndex([incident.id for incident in incidents])
+        texts = [weighted_text(incident, self.field_weights) for incident in incidents]
+        self.vectorizer_: TfidfVectorizer | None = None
+        self.matrix_ = sp.csc_matrix((len(texts), 0))
+        if texts:
+            vectorizer = self._vectorizer()
+            try:
+                # column-major, so a query touches only its terms' columns (their posting lists)
+                self.matrix_ = vectorizer.fit_transform(texts).tocsc()
+                self.vectorizer_ = vectorizer
+            except ValueError as error:  # no term survives min_df/max_df, or no text at all
+                if "empty vocabulary" not in str(error) and "no terms remain" not in str(error):
+                    raise
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "docs_"):
+            raise ValueError("this TfidfRetriever is not fitted: call .fit(incidents) or TfidfRetriever.load(dir)")
+
+    def _query_columns(self, queries: Sequence[str]) -> sp.csc_matrix:
+        """Cosine scores, documents x queries, sparse."""
+        if self.vectorizer_ is None:
+            return sp.csc_matrix((len(self.docs_), len(queries)))
+        return sp.csc_matrix(self.matrix_ @ self.vectorizer_.transform(queries).T)
+
+    def search(self, query: str, k: int = 10, allowed: Collection[str] | None = None) -> Scores:
+        return self.search_many([query], k, allowed)[0]
+
+    def search_many(self, queries: Sequence[str], k: int = 10,
+                    allowed: Collection[str] | None = None, batch_size: int = 256) -> list[Scores]:
+        """``search`` for many queries: one sparse product per ``batch_size`` queries, one mask for all."""
+        self._check_fitted()
+        mask = self.docs_.mask(allowed)
+        results: list[Scores] = []
+        for start in range(0, len(queries), batch_size):
+            product = self._query_columns(queries[start:start + batch_size])
+            for j in range(product.shape[1]):
+                span = slice(product.indptr[j], product.indptr[j + 1])
+                results.append(self.docs_.top_k(product.indices[span], product.data[span], k, mask))
+        return results
+
+    def score(self, query: str, doc_ids: Iterable[str]) -> Scores:
+        self._check_fitted()
+        rows = self.docs_.rows(doc_ids)
+        if not rows:
+            return {}
+        column = self._query_columns([query])
+        dense = np.zeros(len(self.docs_))
+        dense[column.indices] = column.data
+        values = dense[rows]
+        return {self.docs_.ids[row]: float(value) for row, value in zip(rows, values, strict=True)}
+
+    # -- persistence: the matrix as .npz, vocabulary + idf + ids as JSON; no pickle -------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``tfidf.npz`` (document vectors) and ``sherlock_tfidf.json`` (hyper-parameters, ids in row order,
+        vocabulary in column order, idf) to ``directory``, replaced atomically."""
+        self._check_fitted()
+        vocabulary: list[str] = []
+        idf: list[float] = []
+        if self.vectorizer_ is not None:
+            vocabulary = [term for term, _ in sorted(self.vectorizer_.vocabulary_.items(), key=lambda kv: kv[1])]
+            idf = self.vectorizer_.idf_.tolist()
+
+        def write(tmp: Path) -> None:
+            sp.save_npz(tmp / MATRIX, self.matrix_)
+            manifest: dict[str, Any] = {"format": "sherlock.tfidf", "version": 1, "params": self.get_params(),
+                                        "ids": self.docs_.ids, "vocabulary": vocabulary, "idf": idf}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+        return write_dir_atomically(directory, write)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TfidfRetriever:
+        """Load what ``save`` wrote."""
+        manifest = read_manifest(directory, MANIFEST, "sherlock.tfidf")
+        retriever = cls(**manifest["params"])
+        retriever.docs_ = DocIndex(manifest["ids"])
+        retriever.matrix_ = sp.load_npz(Path(directory) / MATRIX).tocsc()
+        vocabulary = manifest["vocabulary"]
+        if retriever.matrix_.shape != (len(manifest["ids"]), len(vocabulary)):
+            raise ValueError(f"{directory}: {MATRIX} has shape {retriever.matrix_.shape} but {MANIFEST} lists "
+                             f"{len(manifest['ids'])} ids and {len(vocabulary)} terms; rebuild the index")
+        retriever.vectorizer_ = None
+        if vocabulary:
+            vectorizer = retriever._vectorizer({term: column for column, term in enumerate(vocabulary)})
+            vectorizer.idf_ = np.asarray(manifest["idf"], dtype=np.float64)
+            retriever.vectorizer_ = vectorizer
+        return retriever

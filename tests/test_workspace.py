@@ -1,0 +1,109 @@
+"""The workspace keeps derived indexes in step with the store, survives kill -9, and never mixes two homes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sherlock.schema import Incident
+from sherlock.search import Searcher
+
+SERVICES = ["upi-switch", "refunds-api", "webhook-dispatcher", "card-vault"]
+
+
+def incidents(n, prefix="W", salt=""):
+    return [Incident(id=f"{prefix}-{i}", title=f"{SERVICES[i % 4]} incident {i} {salt}",
+                     description=f"Errors on {SERVICES[i % 4]} after deploy {i}; retries exhausted {salt}",
+                     resolution=f"rolled back release {i}", service=SERVICES[i % 4], severity=f"SEV{1 + i % 4}",
+                     created_at=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}") for i in range(n)]
+
+
+def write_jsonl(path, items):
+    path.write_text("\n".join(json.dumps(i.to_json_dict()) for i in items) + "\n")
+    return path
+
+
+def test_ingest_syncs_every_index_and_reingest_is_a_no_op(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    path = write_jsonl(tmp_path / "a.jsonl", incidents(40))
+    report = ws.ingest([path])
+    assert report.sync.embedded == 40 and report.sync.lexical_rebuilt
+    assert ws.dense.count() == 40 and ws.is_synced()
+    again = ws.ingest([path])
+    assert (again.sync.embedded, again.sync.lexical_rebuilt) == (0, False)
+
+
+def test_a_changed_record_is_updated_everywhere(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(20))])
+    searcher = Searcher(ws)
+    changed = incidents(20)[:1]
+    changed[0] = changed[0].model_copy(update={"title": "Kafka consumer lag on settlement topic",
+                                               "description": "settlement events delayed by kafka lag"})
+    report = ws.ingest([write_jsonl(tmp_path / "b.jsonl", changed)])
+    assert report.files[0].updated == ["W-0"] and report.sync.embedded == 1
+    top = searcher.search("kafka consumer lag settlement", k=3).results[0]
+    assert top.id == "W-0" and top.raw_scores["bm25"] and top.raw_scores["tfidf"] and top.raw_scores["dense"]
+    assert ws.dense.hashes()["W-0"] == ws.store.hashes()["W-0"]
+
+
+def test_a_searcher_sees_a_new_ingest_without_restart(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(10))])
+    searcher = Searcher(ws)
+    assert searcher.search("NEW-1").abstained  # not there yet: an honest not-found
+    ws.ingest([write_jsonl(tmp_path / "b.jsonl", [Incident(id="NEW-1", title="TLS certificate expired")])])
+    assert searcher.search("NEW-1").results[0].id == "NEW-1"
+    assert searcher.search("certificate expired", k=1).results[0].id == "NEW-1"
+
+
+def test_reindex_rebuilds_from_the_store(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(15))])
+    report = ws.reindex()
+    assert report.embedded == 15 and report.lexical_rebuilt and ws.dense.count() == 15 and ws.is_synced()
+
+
+def test_damaged_lexical_index_is_rebuilt(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(15))])
+    for item in (ws.settings.lexical_path / "tfidf").iterdir():
+        item.write_bytes(b"garbage")
+    fresh = type(ws)(ws.settings)
+    assert Searcher(fresh).search("upi-switch incident", k=3).results
+
+
+def test_two_homes_never_interfere(workspace_factory, tmp_path):
+    a, b = workspace_factory("a"), workspace_factory("b")
+    a.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(5, prefix="A"))])
+    b.ingest([write_jsonl(tmp_path / "b.jsonl", incidents(7, prefix="B"))])
+    assert (a.store.count(), b.store.count(), a.dense.count(), b.dense.count()) == (5, 7, 5, 7)
+    assert Searcher(a).search("B-1").abstained and not Searcher(b).search("B-1").abstained
+    written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {"a", "b", "a.jsonl", "b.jsonl"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0.3, 2.5, 6.0])
+def test_kill_9_mid_ingest_leaves_a_usable_workspace_and_a_rerun_completes(make_home, tmp_path, kill_after):
+    home = make_home()
+    corpus = write_jsonl(tmp_path / "big.jsonl", incidents(1500, salt="x" * 40))
+    command = [sys.executable, "-m", "sherlock", "--home", str(home), "ingest", str(corpus)]
+    env = {**os.environ, "SHERLOCK_DEMO": "false"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    from sherlock.config import load_settings
+    from sherlock.workspace import Workspace
+    ws = Workspace(load_settings(home=home))
+    assert ws.store.count() in (0, 1500)  # one transaction per file: all or nothing
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    ws = Workspace(load_settings(home=home))
+    assert ws.store.count() == 1500 and ws.dense.count() == 1500 and ws.is_synced()
+    assert Searcher(ws).search("W-1499").results[0].id == "W-1499"
