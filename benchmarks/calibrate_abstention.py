@@ -80,8 +80,9 @@ def main() -> None:
           f"(demo {len(demo_rows)}, original SherlockAI {len(juspay_rows)})")
     print(f"{'min_dense':>9} {'min_lex':>7} {'alone':>5}  {'bal.acc':>7}  {'answered':>9}  {'abstained':>9}  "
           f"{'demo':>5}  {'juspay':>6}")
-    for (accuracy, answered, abstained), point in scored[:8] + [
-            (balanced_accuracy(rows, *current), current)]:
+    shown = scored[:8] + [(balanced_accuracy(rows, *current), current)]
+    shown = [row for i, row in enumerate(shown) if row[1] not in [r[1] for r in shown[:i]]]
+    for (accuracy, answered, abstained), point in shown:
         demo_acc = balanced_accuracy(demo_rows, *point)[0]
         juspay_acc = balanced_accuracy(juspay_rows, *point)[0]
         mark = "  <- current default" if point == current else ""

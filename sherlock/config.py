@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
-    abstain_min_lexical: float = Field(default=0.30, ge=0, le=1)
+    abstain_min_lexical: float = Field(default=0.25, ge=0, le=1)
     abstain_lexical_alone: float = Field(default=0.95, ge=0, le=1)
     abstain_dense_floor: float = Field(default=0.15, ge=-1, le=1)
 
