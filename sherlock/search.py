@@ -159,7 +159,7 @@ class Searcher:
 
     def _hybrid(self, query: str, k: int, filters: Filters, config: FusionConfig,
                 entity_boost: bool | None) -> SearchResponse:
-        if not query_terms(query) and not query.strip():
+        if not query.strip():
             return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason="empty query")
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
         raw = self.candidates(query, k, allowed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -239,9 +240,11 @@ class Workspace:
 
     def _save_lexical(self, revision: int, bm25: Any, tfidf: Any, entities: EntityIndex, ids: list[str],
                       vectors: np.ndarray) -> None:
-        """Write to a fresh folder and swap it in, so a crash leaves the old bundle or the new one, never half."""
+        """Write to a private folder and swap it in, so a crash leaves the old snapshot or the new one, never half,
+        and two processes syncing the same home at once cannot write into each other's files."""
         target = self.settings.lexical_path
-        staging = target.with_name(target.name + ".new")
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        staging, old = target.with_name(f"{target.name}.new-{tag}"), target.with_name(f"{target.name}.old-{tag}")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         if self.settings.bm25_backend == "bm25s":
@@ -253,12 +256,17 @@ class Workspace:
         (staging / "manifest.json").write_text(json.dumps({"format": LEXICAL_FORMAT, "revision": revision,
                                                            "collection": self.dense.collection,
                                                            "bm25": bm25.get_params()}))
-        old = target.with_name(target.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            if target.exists():
+                target.rename(old)
+            staging.rename(target)
+        except OSError as exc:  # another process swapped its snapshot in first; the next reader checks its revision
+            log.info("index snapshot not swapped in (%s); keeping the one already there", exc)
+            if old.exists() and not target.exists():
+                old.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
 
     def _load_lexical(self, revision: int) -> IndexSnapshot | None:
         from sherlock.retrievers.bm25 import BM25Retriever

@@ -107,3 +107,27 @@ def test_kill_9_mid_ingest_leaves_a_usable_workspace_and_a_rerun_completes(make_
     ws = Workspace(load_settings(home=home))
     assert ws.store.count() == 1500 and ws.dense.count() == 1500 and ws.is_synced()
     assert Searcher(ws).search("W-1499").results[0].id == "W-1499"
+
+
+def test_concurrent_searches_while_an_ingest_lands(workspace_factory, tmp_path):
+    import threading
+    ws = workspace_factory()
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(30))])
+    searcher = Searcher(ws)
+    errors, answers = [], []
+
+    def search(n):
+        try:
+            for i in range(15):
+                answers.append(searcher.search(f"{SERVICES[(n + i) % 4]} errors after deploy", k=5).results[0].id)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    ws.ingest([write_jsonl(tmp_path / "b.jsonl", incidents(10, prefix="LATE"))])
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(answers) == 60
+    assert searcher.search("LATE-3").results[0].id == "LATE-3"
