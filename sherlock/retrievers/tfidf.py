@@ -17,7 +17,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sherlock.retrievers.base import Retriever, weighted_text
-from sherlock.retrievers.bm25 import DocIndex, read_manifest, write_dir_atomically
+from sherlock.retrievers.lexical_index import (DocIndex, ScoreColumn, read_manifest, sparse_columns,
+                                               top_k_in_batches, write_dir_atomically)
 from sherlock.run import Scores
 from sherlock.schema import Incident
 from sherlock.text import tokenize
@@ -63,11 +64,11 @@ class TfidfRetriever(Retriever):
         if not hasattr(self, "docs_"):
             raise ValueError("this TfidfRetriever is not fitted: call .fit(incidents) or TfidfRetriever.load(dir)")
 
-    def _query_columns(self, queries: Sequence[str]) -> sp.csc_matrix:
-        """Cosine scores, documents x queries, sparse."""
+    def _query_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
+        """Per query, the rows with a nonzero cosine score and those scores."""
         if self.vectorizer_ is None:
-            return sp.csc_matrix((len(self.docs_), len(queries)))
-        return sp.csc_matrix(self.matrix_ @ self.vectorizer_.transform(queries).T)
+            return sparse_columns(sp.csc_matrix((len(self.docs_), len(queries))))
+        return sparse_columns(sp.csc_matrix(self.matrix_ @ self.vectorizer_.transform(queries).T))
 
     def search(self, query: str, k: int = 10, allowed: Collection[str] | None = None) -> Scores:
         return self.search_many([query], k, allowed)[0]
@@ -76,23 +77,16 @@ class TfidfRetriever(Retriever):
                     allowed: Collection[str] | None = None, batch_size: int = 256) -> list[Scores]:
         """``search`` for many queries: one sparse product per ``batch_size`` queries, one mask for all."""
         self._check_fitted()
-        mask = self.docs_.mask(allowed)
-        results: list[Scores] = []
-        for start in range(0, len(queries), batch_size):
-            product = self._query_columns(queries[start:start + batch_size])
-            for j in range(product.shape[1]):
-                span = slice(product.indptr[j], product.indptr[j + 1])
-                results.append(self.docs_.top_k(product.indices[span], product.data[span], k, mask))
-        return results
+        return top_k_in_batches(self.docs_, self._query_columns, queries, k, allowed, batch_size)
 
     def score(self, query: str, doc_ids: Iterable[str]) -> Scores:
         self._check_fitted()
         rows = self.docs_.rows(doc_ids)
         if not rows:
             return {}
-        column = self._query_columns([query])
+        column_rows, column_values = self._query_columns([query])[0]
         dense = np.zeros(len(self.docs_))
-        dense[column.indices] = column.data
+        dense[column_rows] = column_values
         values = dense[rows]
         return {self.docs_.ids[row]: float(value) for row, value in zip(rows, values, strict=True)}
 
