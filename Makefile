@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test setup setup-dev bench clean-home
+.PHONY: run test setup setup-dev browser bench clean-home
 
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
@@ -25,7 +25,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: setup
 	$(BIN)/streamlit run app.py
 
-test: setup-dev
+# the browser test drives Debian's Chromium (installed with apt-get when missing)
+browser:
+	@test -x /usr/bin/chromium || bash scripts/install-chromium.sh
+
+test: setup-dev browser
 	$(BIN)/python -m pytest
 
 bench: setup-dev

@@ -9,10 +9,11 @@ st.caption("Past incidents as searchable memory: ask by symptom or ticket id, tu
 ws = ui.workspace()
 store = ws.store
 first, last = store.date_span()
-cols = st.columns(3)
+cols = st.columns(4)
 cols[0].metric("Incidents", f"{store.count():,}")
-cols[1].metric("Services", len(store.facet_counts("service")))
-cols[2].metric("Time span", f"{first or '–'} → {last or '–'}")
+cols[1].metric("Services", len([s for s in store.facet_counts("service") if s != "(none)"]))
+cols[2].metric("From", first or "–")
+cols[3].metric("To", last or "–")
 
 query = st.text_input("Quick search", placeholder="e.g. UPI payment failed with error 5003, or JSP-1052")
 if query:
@@ -23,4 +24,15 @@ if query:
             st.caption("Nearest misses — not matches:")
     for hit in response.results:
         st.text(f"{hit.id} · {hit.title} · score {hit.score:.3f}")
-st.markdown("Start with **Chat search** to ask about a symptom, or **Data** to load your own incidents.")
+
+st.subheader("Where to start")
+left, right = st.columns(2)
+with left:
+    st.page_link("pages/chat.py", label="Chat search — ask about a symptom or a ticket id", icon="💬")
+    st.page_link("pages/data.py", label="Data — add your incidents, browse the corpus", icon="🗂️")
+with right:
+    st.page_link("pages/tuning.py", label="Fusion tuning — weigh dense, BM25 and TF-IDF", icon="🎛️")
+    st.page_link("pages/patterns.py", label="Incident patterns — trends, MTTR, recurring causes", icon="📈")
+s = ws.settings
+st.caption(f"Workspace {ui.escape_markdown(str(s.home))} · embedder {ws.embedder.name} · "
+           f"fusion {s.fusion} {'/'.join(f'{w:g}' for w in s.weights)} over {s.norm}")

@@ -20,6 +20,8 @@ COMMANDS = {
     "show": "print one incident with all its fields",
     "stats": "corpus and workspace statistics",
     "reindex": "rebuild the vector and lexical indexes from the store",
+    "ask": "answer a question from past incidents, citing them (offline, or Gemini when a key is set)",
+    "feedback": "export search feedback as labelled queries and qrels, or count it",
 }
 
 
@@ -57,6 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
 
     commands.add_parser("reindex", help=COMMANDS["reindex"], description=COMMANDS["reindex"])
+
+    ask = commands.add_parser("ask", help=COMMANDS["ask"], description=COMMANDS["ask"])
+    ask.add_argument("question", help="a symptom, a question or a ticket id")
+    ask.add_argument("-k", type=int, default=5, help="incidents to retrieve and answer from (default 5)")
+    ask.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                     help="service, severity, category, status, tag, from, to (repeatable)")
+    ask.add_argument("--provider", choices=["auto", "extractive", "gemini"],
+                     help="answer provider (default from settings: auto = Gemini when a key is set)")
+    ask.add_argument("--json", action="store_true")
+
+    feedback = commands.add_parser("feedback", help=COMMANDS["feedback"], description=COMMANDS["feedback"])
+    actions = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="write feedback_queries.jsonl and feedback_qrels.tsv")
+    export.add_argument("--out", type=Path, help="output folder (default: <home>/feedback)")
+    export.add_argument("--json", action="store_true")
+    feedback_stats = actions.add_parser("stats", help="how much feedback the workspace holds")
+    feedback_stats.add_argument("--json", action="store_true")
     return parser
 
 
@@ -224,8 +243,59 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from sherlock.answer import Answerer
+    from sherlock.search import Searcher
+    from sherlock.store import Filters
+    filters = Filters.parse(args.filter)
+    workspace = _workspace(args, answer_provider=args.provider)
+    _ready(workspace)
+    answer = Answerer(Searcher(workspace)).ask(args.question, k=args.k, filters=filters)
+    if args.json:
+        _print_json(answer.as_dict())
+        return 0
+    print(answer.answer)
+    if answer.note:
+        print(f"Note: {answer.note}")
+    results = answer.search.results if answer.search else []
+    if answer.abstained and results:
+        print("Nearest misses (not matches):")
+        for hit in results:
+            print(f"  {hit.id}  {hit.title}")
+    elif answer.citations:
+        titles = {hit.id: hit.title for hit in results}
+        print(f"Cited ({answer.provider}, {answer.took_ms:.0f} ms):")
+        for doc_id in answer.citations:
+            print(f"  [{doc_id}] {titles.get(doc_id, '')}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from sherlock.feedback import FeedbackStore
+    workspace = _workspace(args)
+    _ready(workspace)
+    store = FeedbackStore(workspace.settings.feedback_path)
+    queries, qrels = store.judgements()
+    data: dict[str, Any] = {"records": store.count(), "queries": len(queries),
+                            "judgements": sum(len(judged) for judged in qrels.values()),
+                            "store": str(workspace.settings.feedback_path)}
+    if args.action == "export":
+        queries_path, qrels_path = store.export(args.out or workspace.settings.home / "feedback")
+        data.update(queries_path=str(queries_path), qrels_path=str(qrels_path))
+    store.close()
+    if args.json:
+        _print_json(data)
+    elif args.action == "export":
+        print(f"{data['queries']} labelled queries ({data['judgements']} judgements from {data['records']} "
+              f"feedback records) → {data['queries_path']}, {data['qrels_path']}")
+    else:
+        print(f"{data['records']} feedback records on {data['queries']} queries ({data['judgements']} judgements) "
+              f"in {data['store']}")
+    return 0
+
+
 HANDLERS = {"ingest": cmd_ingest, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
-            "reindex": cmd_reindex}
+            "reindex": cmd_reindex, "ask": cmd_ask, "feedback": cmd_feedback}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash"
     gemini_timeout_s: float = Field(default=15.0, gt=0, le=20)
 
+    # grounded answers (sherlock/answer.py): "auto" uses Gemini when a key is set, else the offline extractive answer
+    answer_provider: Literal["auto", "extractive", "gemini"] = "auto"
+
     # dense store: embedded Chroma under <home>/chroma unless a server URL is given
     chroma_url: str | None = None
 

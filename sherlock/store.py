@@ -266,6 +266,13 @@ class Store:
                                     f"GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
         return dict(rows)
 
+    def tag_counts(self, limit: int = 200) -> dict[str, int]:
+        """The most used tags (as written, case-folded for counting) with their incident counts."""
+        with self._lock:
+            rows = self._db.execute("SELECT lower(value), COUNT(*) FROM incidents, json_each(incidents.tags) "
+                                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (limit,)).fetchall()
+        return dict(rows)
+
     def date_span(self) -> tuple[str | None, str | None]:
         with self._lock:
             return tuple(self._db.execute("SELECT MIN(created_date), MAX(created_date) FROM incidents").fetchone())

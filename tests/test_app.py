@@ -26,7 +26,7 @@ def test_app_shell_and_overview(app_home):
 
 
 def test_quick_search_answers_and_abstains(app_home):
-    app = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     app.text_input[0].set_value("IRCTC webhook delivery failing").run()
     assert not app.exception and app.text[0].value.startswith("JSP-1017")
     app.text_input[0].set_value("what is the capital of Australia").run()

@@ -102,3 +102,8 @@ def test_a_corrupt_store_gives_an_actionable_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(RuntimeError, match="cannot open the incident store.*re-ingest"):
         Store(path)
+
+
+def test_tag_counts_fold_case(store):
+    store.upsert([Incident(id="INC-4", title="t", tags=["upi", "Kafka"])])
+    assert store.tag_counts() == {"upi": 2, "kafka": 1, "refund": 1, "timeout": 1}
