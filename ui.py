@@ -167,15 +167,15 @@ def feedback_ui(key: str, shown_ids: list[str]) -> dict | None:
     with cols[0]:
         thumbs = st.feedback("thumbs", key=f"thumbs-{key}")
     with cols[1]:
-        right = st.selectbox("The right incident was…", ["—", *shown_ids, "another id…"], key=f"right-{key}",
-                             label_visibility="collapsed")
+        right = st.selectbox("The right incident was…", [*shown_ids, "another id…"], key=f"right-{key}", index=None,
+                             placeholder="The right incident was… (optional)", label_visibility="collapsed")
         if right == "another id…":
-            right = st.text_input("Incident id", key=f"other-{key}", placeholder="e.g. JSP-1018").strip() or "—"
+            right = st.text_input("Incident id", key=f"other-{key}", placeholder="e.g. JSP-1018").strip() or None
     with cols[2]:
-        sent = st.button("Send", key=f"send-{key}", disabled=thumbs is None and right == "—")
+        sent = st.button("Send", key=f"send-{key}", disabled=thumbs is None and right is None)
     if not sent:
         return None
-    return {"helpful": None if thumbs is None else bool(thumbs), "right_id": None if right == "—" else right}
+    return {"helpful": None if thumbs is None else bool(thumbs), "right_id": right}
 
 
 def progress_callback(bar) -> callable:  # noqa: ANN001 - a st.progress element

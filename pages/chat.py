@@ -25,8 +25,9 @@ def render(answer, index: int) -> None:
             st.caption("Related incidents")
     elif answer.abstained and results:
         st.caption("Nearest misses — shown for reference, none of them is a match:")
-    for hit in results:
-        ui.incident_card(hit, incidents.get(hit.id))
+    for rank, hit in enumerate(results):
+        ui.incident_card(hit, incidents.get(hit.id), expanded=rank == 0 and not answer.abstained
+                         and response.strategy == "hybrid")
     sent = ui.feedback_ui(str(index), [hit.id for hit in (response.results if response else [])])
     if sent:
         ui.feedback_store().record(answer.question, [h.id for h in response.results] if response else [],
