@@ -41,10 +41,26 @@ def searcher() -> Searcher:
     return Searcher(workspace())
 
 
+def _secret(name: str) -> str | None:
+    """A value from ``.streamlit/secrets.toml`` if that file exists (it is optional)."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # noqa: BLE001 - no secrets file is the normal, offline case
+        return None
+    return str(value) if value else None
+
+
 @st.cache_resource
 def answerer():  # noqa: ANN201 - sherlock.answer.Answerer, imported lazily to keep page start-up light
+    """Offline extractive answers, or Gemini when a key is in the environment or in Streamlit secrets."""
+    from pydantic import SecretStr
+
     from sherlock.answer import Answerer
-    return Answerer(searcher())
+    settings = searcher().settings
+    key = _secret("GEMINI_API_KEY") or _secret("GOOGLE_API_KEY")
+    if key and settings.gemini_api_key is None:
+        settings = settings.model_copy(update={"gemini_api_key": SecretStr(key)})
+    return Answerer(searcher(), settings=settings)
 
 
 @st.cache_resource
