@@ -235,8 +235,7 @@ def load_nfcorpus(field: str = "title+text") -> tuple[Qrels, dict[str, str], dic
 
 @pytest.fixture(scope="module")
 def nfcorpus_run() -> tuple[Qrels, Run]:
-    if not NFCORPUS.exists():
-        pytest.skip("BEIR NFCorpus copy not available")
+    assert NFCORPUS.exists(), f"{NFCORPUS} is missing: the shared BEIR data must sit beside the checkout"
     qrels, queries, docs = load_nfcorpus()
     run = overlap_run(queries, docs)
     run.pop(sorted(run)[0])  # one judged query with no results: must score 0 and count, in both

@@ -218,8 +218,7 @@ def two_real_runs():
     """Two lexical runs over NFCorpus (titles only, texts only), top 50 each, over the queries where both return
     documents with a real score spread: ranx needs equal query sets, and it clamps min-max's range and z-score's std
     at 1e-9 (so a one-document list gets 0.0 from ranx, 1.0 from us), which only our exact-equality rule differs on."""
-    if not NFCORPUS.exists():
-        pytest.skip("BEIR NFCorpus copy not available")
+    assert NFCORPUS.exists(), f"{NFCORPUS} is missing: the shared BEIR data must sit beside the checkout"
     qrels, queries, titles = load_nfcorpus("title")
     _, _, texts = load_nfcorpus("text")
     title_run, text_run = overlap_run(queries, titles, depth=50), overlap_run(queries, texts, depth=50)
