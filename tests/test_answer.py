@@ -271,7 +271,7 @@ def test_real_client_is_bounded_and_built_lazily(juspay_searcher):
     from google import genai
     settings = juspay_searcher.settings.model_copy(update={"gemini_api_key": SecretStr(KEY), "gemini_timeout_s": 7})
     real = Answerer(juspay_searcher, settings=settings)
-    assert real._client is None  # nothing is created (or contacted) until the first Gemini answer
-    client = real._get_client()  # constructing a client makes no request
-    assert isinstance(client, genai.Client) and real._get_client() is client
-    assert KEY not in real._redact(f"bad key {KEY}")
+    assert real._gemini.client is None  # nothing is created (or contacted) until the first Gemini answer
+    client = real._gemini._get_client()  # constructing a client makes no request
+    assert isinstance(client, genai.Client) and real._gemini._get_client() is client
+    assert KEY not in real._gemini.redact(f"bad key {KEY}")
