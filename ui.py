@@ -209,3 +209,138 @@ def corpus_frame(home: str, revision: int):  # noqa: ANN201 - pandas.DataFrame; 
             for i in workspace().store.iter_incidents()]
     return pd.DataFrame(rows, columns=["id", "title", "service", "severity", "category", "status", "created_at",
                                        "tags"])
+
+
+# -- incident patterns ----------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="Finding themes, repeats and spikes…", max_entries=4)
+def patterns_frame(home: str, revision: int, statuses: tuple[str, ...], tags: tuple[str, ...]):  # noqa: ANN201
+    """The analysed incidents frame (themes and repeats added, exclusions applied) and the exclusion counts, cached
+    per store revision and exclusion rules (``home`` keys the cache per workspace)."""
+    from sherlock.patterns import analysed_frame
+    return analysed_frame(workspace().store.iter_incidents(), statuses, tags)
+
+
+def exclusion_rules_ui() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Sidebar: which statuses and tags leave an incident out of every metric (comma-separated)."""
+    from sherlock.analytics import DEFINITIONS, EXCLUDED_STATUSES, EXCLUDED_TAGS
+    with st.sidebar.expander("Exclusion rules"):
+        st.caption(DEFINITIONS["excluded"])
+        statuses = st.text_input("Statuses", ", ".join(EXCLUDED_STATUSES))
+        tags = st.text_input("Tags", ", ".join(EXCLUDED_TAGS))
+    return _comma_list(statuses), _comma_list(tags)
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().lower() for part in text.split(",") if part.strip()}))
+
+
+def patterns_filters_ui(frame):  # noqa: ANN001, ANN201 - pandas.DataFrame in, (DataFrame, date, date, str, str) out
+    """Sidebar filters: created date range, service, severity, category, period and grouping. Returns the frame
+    filtered by the facets only (the previous window for the deltas needs the dates before the range), the range,
+    the frequency and the group column."""
+    import pandas as pd
+    first, last = frame["created"].min().date(), frame["created"].max().date()
+    keep = pd.Series(True, index=frame.index)
+    with st.sidebar:
+        st.header("Filters")
+        chosen = st.date_input("Created between", (first, last), min_value=first, max_value=last)
+        start, end = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (first, last)
+        for column in ("service", "severity", "category"):
+            picked = st.multiselect(column.capitalize(), sorted(frame[column].unique()), key=f"patterns-{column}")
+            if picked:
+                keep &= frame[column].isin(picked)
+        freq = st.radio("Volume per", ["M", "W", "D"], horizontal=True,
+                        format_func={"M": "month", "W": "week", "D": "day"}.get)
+        by = st.selectbox("Group by", ["service", "severity", "category"])
+    return frame[keep], start, end, freq, by
+
+
+#: The KPI tiles: label, metric of ``compare_windows``, value format, delta format, definition.
+KPI_TILES = (("Incidents", "count", "{:,.0f}".format, "{:+,.0f}".format, "volume"),
+             ("MTTR median", "mttr_median", "{:,.0f} min".format, "{:+,.0f} min".format, "mttr"),
+             ("MTTR p90", "mttr_p90", "{:,.0f} min".format, "{:+,.0f} min".format, "mttr"),
+             ("Repeat rate", "repeat_rate", "{:.1%}".format, lambda change: f"{100 * change:+.1f} pts", "repeat_rate"))
+
+
+def kpi_tiles(change: dict) -> None:
+    """One metric tile per ``KPI_TILES`` entry from :func:`sherlock.analytics.compare_windows`, the change against
+    the previous window as its delta (lower is better for all of them) and the definition as its help."""
+    from sherlock.analytics import DEFINITIONS
+    for column, (label, key, value_format, delta_format, definition) in zip(st.columns(len(KPI_TILES)), KPI_TILES,
+                                                                             strict=True):
+        value, delta = change[key]["current"], change[key]["change"]
+        column.metric(label, "–" if value is None else value_format(value),
+                      None if delta is None else delta_format(delta), delta_color="inverse",
+                      help=f"{DEFINITIONS[definition]} Delta: {DEFINITIONS['change']}")
+
+
+def table_with_download(table, name: str, **dataframe_options) -> None:  # noqa: ANN001 - a pandas.DataFrame
+    """A table and a button that downloads it as ``name.csv``."""
+    st.dataframe(table, hide_index=True, **dataframe_options)
+    st.download_button(f"Download {name}.csv", table.to_csv(index=False), f"{name}.csv", "text/csv",
+                       key=f"download-{name}")
+
+
+# -- labelled query sets and settings reload (fusion tuning; reusable by experiments) ---------------------------------
+
+QUERY_SETS = ("Demo labelled set", "Upload", "Chat feedback")
+
+
+def query_set_ui(ws: Workspace) -> tuple[str, dict[str, str], dict[str, dict[str, int]]] | None:
+    """Pick a labelled query set — the demo set, an uploaded labelled JSONL or BEIR queries + qrels pair, or the set
+    derived from chat feedback — and check it against the workspace. Returns ``(name, queries, qrels)`` restricted to
+    the queries with a relevant incident in the workspace, or ``None`` after saying why there is nothing to use."""
+    from sherlock.config import DEMO_DIR
+    from sherlock.evaluate import read_labelled_queries, read_qrels, read_queries
+    source = st.radio("Query set", QUERY_SETS, horizontal=True, key="query_set_source")
+    try:
+        if source == "Demo labelled set":
+            name, (queries, qrels) = "demo", read_labelled_queries(DEMO_DIR / "queries.jsonl")
+        elif source == "Chat feedback":
+            name, (queries, qrels) = "feedback", feedback_store().judgements()
+            if not qrels:
+                st.info("No feedback yet. On **Chat search**, mark answers 👍/👎 or pick *The right incident was…*: "
+                        "each query with feedback becomes a labelled query here.")
+                return None
+        else:
+            files = st.file_uploader("A labelled JSONL (`{id, query, relevant: {doc_id: grade}}` per line), or a BEIR "
+                                     "`queries.jsonl` with its qrels `.tsv`", type=["jsonl", "tsv", "txt"],
+                                     accept_multiple_files=True)
+            jsonl = [f for f in files or [] if f.name.endswith(".jsonl")]
+            other = [f for f in files or [] if not f.name.endswith(".jsonl")]
+            if len(jsonl) != 1 or len(other) > 1:
+                st.info("Upload one labelled `.jsonl`, or one queries `.jsonl` and one qrels `.tsv`.")
+                return None
+            upload_dir = ws.settings.home / "uploads"
+            upload_dir.mkdir(parents=True, exist_ok=True)
+            paths = []
+            for upload in [*jsonl, *other]:
+                paths.append(upload_dir / upload.name.replace("/", "_").replace("\\", "_"))
+                paths[-1].write_bytes(upload.getvalue())
+            name = "upload:" + "+".join(p.name for p in paths)
+            queries, qrels = read_labelled_queries(paths[0]) if not other else (read_queries(paths[0]),
+                                                                                 read_qrels(paths[1]))
+    except ValueError as error:
+        st.error(f"That query set cannot be read: {error}")
+        return None
+    ids = set(ws.store.hashes())
+    usable = {qid: judged for qid, judged in qrels.items()
+              if qid in queries and any(grade > 0 and doc_id in ids for doc_id, grade in judged.items())}
+    judged_ids = {doc_id for judged in qrels.values() for doc_id in judged}
+    if not usable:
+        hint = (" This set labels the **demo corpus**, which this workspace does not hold: load it on the **Data** "
+                "page, or pick another query set." if source == "Demo labelled set" else "")
+        st.warning(f"None of the {len(qrels):,} labelled queries has a relevant incident in this workspace "
+                   f"({len(ids):,} incidents), so there is nothing to tune against.{hint}")
+        return None
+    st.caption(f"{len(usable):,} of {len(queries):,} queries usable · {len(judged_ids - ids):,} judged ids not in "
+               f"this workspace (ignored) · {len(set(qrels) - set(queries)):,} judgements for unknown queries "
+               "(ignored) · queries without a relevant incident here are left out.")
+    return name, {qid: queries[qid] for qid in usable}, usable
+
+
+def reload_settings() -> None:
+    """Drop the cached workspace, searcher and answerer so the next call reads ``sherlock.toml`` again."""
+    for cached in (workspace, searcher, answerer):
+        cached.clear()

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_quality.py", "calibrate_abstention.py", "bench_embed.py", "bench_lexical.py", "bench_speed.py"]
+BENCHMARKS = ["bench_quality.py", "calibrate_abstention.py", "bench_embed.py", "bench_lexical.py", "bench_speed.py",
+              "bench_app.py", "bench_tune.py", "bench_patterns.py"]
 
 
 def main() -> int:

@@ -42,7 +42,9 @@ for index, answer in enumerate(history):
     with st.chat_message("assistant"):
         render(answer, index)
 
-if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-1052"):
+# another page (Incident patterns' "search similar") may leave a question to ask on arrival
+pending = st.session_state.pop("pending_question", None)
+if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-1052") or pending:
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):

@@ -1,5 +1,77 @@
-"""Incident patterns (placeholder until its issue lands)."""
+"""Incident patterns: how much breaks, how long recovery takes, which causes keep coming back, and when something
+spikes — each metric next to its definition, each table downloadable as CSV."""
+
+import pandas as pd
+import streamlit as st
 
 import ui
+from sherlock import analytics, charts
+from sherlock.analytics import DEFINITIONS
+from sherlock.spikes import find_spikes
+from sherlock.themes import theme_summary
 
-ui.coming_soon("Incident patterns", "incident patterns")
+ws = ui.workspace()
+st.title("📈 Incident patterns")
+statuses, tags = ui.exclusion_rules_ui()
+frame, excluded = ui.patterns_frame(str(ws.settings.home), ws.store.revision(), statuses, tags)
+if frame.empty:
+    st.info("No incidents to analyse: add yours or load the demo corpus on the **Data** page.")
+    st.stop()
+facets, start, end, freq, by = ui.patterns_filters_ui(frame)
+view = analytics.between(facets, start, end)
+left_out = ", ".join(f"{reason} {count}" for reason, count in excluded.items()) or "none"
+st.caption(f"{len(view):,} incidents created {start} … {end} (UTC) · excluded: {ui.escape_markdown(left_out)}")
+
+windows = analytics.comparison_windows(facets, freq, None if start <= frame["created"].min().date() else start, end)
+if view.empty or windows is None:
+    st.info("No incident matches these filters: widen the date range or clear a filter.")
+    st.stop()
+(current_from, current_to), previous = windows
+ui.kpi_tiles(analytics.compare_windows(facets, current_from, current_to, previous))
+st.caption(f"Tiles and the MTTR table: {current_from} … {current_to} against {previous[0]} … {previous[1]} "
+           "(the latest period when the whole history is shown, else the chosen range and as many days before).")
+
+spikes = find_spikes(facets, by=by, freq="W")
+spikes = spikes[spikes["start"].between(pd.Timestamp(start), pd.Timestamp(end))]
+volume_tab, mttr_tab, themes_tab, spikes_tab, entities_tab = st.tabs(
+    ["Volume", "Time to resolve", "Themes", "Spikes", "Entities"])
+
+with volume_tab:
+    st.caption(DEFINITIONS["volume"] + " Dotted lines: " + DEFINITIONS["spike"])
+    counts = analytics.volume(view, freq, by)
+    st.plotly_chart(charts.volume_chart(counts, by, spikes), key="volume")
+    st.plotly_chart(charts.severity_mix(view, freq), key="severity")
+    ui.table_with_download(counts.pivot(index="period", columns=by, values="count").reset_index(), "volume")
+
+with mttr_tab:
+    st.caption(f"{DEFINITIONS['mttr']} {DEFINITIONS['unresolved']} Change: {DEFINITIONS['change']}")
+    st.plotly_chart(charts.mttr_box(view, by), key="mttr")
+    ui.table_with_download(analytics.mttr_change(facets, current_from, current_to, by, previous), "mttr")
+
+with themes_tab:
+    st.caption(f"{DEFINITIONS['theme']} {DEFINITIONS['recurrence']}")
+    summary = theme_summary(view)
+    st.plotly_chart(charts.themes_chart(summary), key="themes")
+    ui.table_with_download(summary.assign(incident_ids=summary["incident_ids"].map(" ".join)), "themes")
+    choices = {f"{row.label} ({row.size})": row.theme for row in summary.itertuples()}
+    picked = st.selectbox("Drill down into a theme", list(choices))
+    members = view[view["theme"] == choices.get(picked)].sort_values("created", ascending=False)
+    ui.table_with_download(members[["id", "title", "service", "severity", "status", "created", "minutes_to_resolve",
+                                    "repeat_of"]], "theme-incidents")
+    if st.button("🔎 Search similar incidents in Chat search", disabled=members.empty,
+                 help="Asks the chat page about the newest incident of this theme"):
+        st.session_state["pending_question"] = members["title"].iloc[0]
+        st.switch_page("pages/chat.py")
+
+with spikes_tab:
+    st.caption(DEFINITIONS["spike"])
+    st.plotly_chart(charts.heatmap(analytics.volume(view, "W", by), by), key="heatmap")
+    ui.table_with_download(spikes.assign(incident_ids=spikes["incident_ids"].map(" ".join)), "spikes")
+
+with entities_tab:
+    st.caption("Gateways, banks, merchants, services and error codes named by incidents (the search entity index: "
+               "dictionary plus names mined from the corpus), per period.")
+    top = analytics.top_entities(view, freq, k=8, entity_index=ws.lexical().entities,
+                                 kinds=["gateways", "banks", "merchants", "error_codes", "services"])
+    st.plotly_chart(charts.entities_chart(top), key="entities")
+    ui.table_with_download(top, "entities")

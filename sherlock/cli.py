@@ -22,6 +22,8 @@ COMMANDS = {
     "reindex": "rebuild the vector and lexical indexes from the store",
     "ask": "answer a question from past incidents, citing them (offline, or Gemini when a key is set)",
     "feedback": "export search feedback as labelled queries and qrels, or count it",
+    "tune": "tune the fusion weights on labelled queries (every weight triple, cross-validated; --apply to use them)",
+    "patterns": "incident patterns: volume, time to resolve, recurring themes, spikes, repeat rate",
 }
 
 
@@ -76,7 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true")
     feedback_stats = actions.add_parser("stats", help="how much feedback the workspace holds")
     feedback_stats.add_argument("--json", action="store_true")
+
+    tune = commands.add_parser("tune", help=COMMANDS["tune"], description=COMMANDS["tune"])
+    tune.add_argument("--queries", type=Path, help="BEIR queries.jsonl or JSONL {id,query} with --qrels; without "
+                      "--qrels, a labelled JSONL {id,query,relevant}")
+    tune.add_argument("--qrels", type=Path, help="BEIR qrels .tsv (with its header) or TREC qrels")
+    tune.add_argument("--demo", action="store_true", help="the demo corpus's labelled queries (data/demo)")
+    tune.add_argument("--metric", default="ndcg@10", help="ndcg@k, mrr@k, recall@k, precision@k, map, hit_rate@k")
+    tune.add_argument("--fusion", default="wsum", choices=["wsum", "rrf", "combmnz", "dbsf"])
+    tune.add_argument("--norm", action="append", choices=["minmax", "zscore", "rank", "dbsf", "none"],
+                      help="normalisation(s) to try (repeatable; default: minmax, zscore and rank)")
+    tune.add_argument("--step", type=float, default=0.05, help="weight grid step (default 0.05: 231 points)")
+    tune.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the fold split (default 0)")
+    tune.add_argument("--candidates", type=int, default=200, help="per-retriever pool per query (default 200)")
+    tune.add_argument("--apply", action="store_true", help="write the best weights, fusion and norm to the "
+                      "workspace's sherlock.toml")
+    tune.add_argument("--json", action="store_true")
+
+    patterns = commands.add_parser("patterns", help=COMMANDS["patterns"], description=COMMANDS["patterns"])
+    patterns.add_argument("--freq", default="M", choices=["M", "W", "D"], help="volume per month, week or day")
+    patterns.add_argument("--by", default="service", choices=["service", "severity", "category"],
+                          help="group MTTR and spikes by this field (default service)")
+    patterns.add_argument("--since", type=_iso_date, metavar="DATE", help="only incidents created on or after")
+    patterns.add_argument("--json", action="store_true")
     return parser
+
+
+def _iso_date(text: str) -> Any:
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date like 2025-01-31") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,8 +328,46 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patterns(args: argparse.Namespace) -> int:
+    from sherlock.patterns import format_report, patterns_report
+    workspace = _workspace(args)
+    if workspace.settings.demo and not workspace.store.count():
+        _ready(workspace)  # only the store is read: a non-empty workspace is not re-indexed first
+    report = patterns_report(workspace.store.iter_incidents(), freq=args.freq, by=args.by, since=args.since)
+    _print_json(report) if args.json else print(format_report(report))
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from sherlock.search import Searcher
+    from sherlock.tune import apply_result, check_options, log_to_mlflow, score_candidates, tune
+    from sherlock.tune_report import load_query_set, report, restrict, tqdm_progress
+    norms = args.norm or ["minmax", "zscore", "rank"]
+    check_options(args.metric, args.fusion, norms, args.step, args.folds)
+    loaded = load_query_set(args.queries, args.qrels, args.demo)
+    workspace = _workspace(args)
+    _ready(workspace)
+    settings = workspace.settings
+    query_set = restrict(loaded, set(workspace.store.hashes()))
+    for note in query_set.notes:
+        print(f"sherlock tune: {note}", file=sys.stderr)
+    pool = score_candidates(Searcher(workspace), query_set.queries, n=args.candidates,
+                            progress=tqdm_progress("scoring queries"))
+    result = tune(pool, query_set.qrels, metric=args.metric, fusion=args.fusion, norms=norms, step=args.step,
+                  folds=args.folds, seed=args.seed, current=(settings.weights, settings.fusion, settings.norm),
+                  rrf_k=settings.rrf_k)
+    try:
+        result.mlflow_run_id = log_to_mlflow(result, settings, query_set.name)
+    except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
+        print(f"sherlock tune: warning: the run was not logged to MLflow ({exc})", file=sys.stderr)
+    applied = apply_result(settings, result) if args.apply else None
+    _print_json(result.as_dict()) if args.json else print(report(result, query_set.name, settings, applied))
+    return 0
+
+
 HANDLERS = {"ingest": cmd_ingest, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
-            "reindex": cmd_reindex, "ask": cmd_ask, "feedback": cmd_feedback}
+            "reindex": cmd_reindex, "ask": cmd_ask, "feedback": cmd_feedback, "tune": cmd_tune,
+            "patterns": cmd_patterns}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
