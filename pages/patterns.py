@@ -66,7 +66,8 @@ with themes_tab:
 with spikes_tab:
     st.caption(DEFINITIONS["spike"])
     st.plotly_chart(charts.heatmap(analytics.volume(view, "W", by), by), key="heatmap")
-    ui.table_with_download(spikes.assign(incident_ids=spikes["incident_ids"].map(" ".join)), "spikes")
+    ui.table_with_download(spikes.drop(columns="start").assign(incident_ids=spikes["incident_ids"].map(" ".join)),
+                           "spikes")
 
 with entities_tab:
     st.caption("Gateways, banks, merchants, services and error codes named by incidents (the search entity index: "

@@ -17,17 +17,21 @@ SEVERITY_COLOURS = {"SEV1": "#b2182b", "SEV2": "#ef8a62", "SEV3": "#67a9cf", "SE
 def volume_chart(counts: pd.DataFrame, by: str | None = None, spikes: pd.DataFrame | None = None,
                  max_spikes: int = 12) -> go.Figure:
     """Stacked bars of :func:`~sherlock.analytics.volume` (one colour per group), with the largest ``spikes``
-    (from :func:`~sherlock.spikes.find_spikes`) marked by a dotted line at their week."""
+    (from :func:`~sherlock.spikes.find_spikes`) as dotted lines at their week and a marker above the bars whose
+    hover says which group spiked, by how much."""
     figure = px.bar(counts, x="start", y="count", color=by, labels={"start": "", "count": "incidents"},
                     hover_data={"period": True, "start": False})
     figure.update_layout(barmode="stack", legend_title_text=by or "", margin={"t": 30, "b": 10})
     if spikes is not None and len(spikes):
         top = spikes.assign(excess=spikes["count"] - spikes["expected"]).nlargest(max_spikes, "excess")
-        for row in top.itertuples():
-            figure.add_vline(x=pd.Timestamp(row.start), line_dash="dot", line_color="crimson", opacity=0.6)
-            figure.add_annotation(x=pd.Timestamp(row.start), y=1, yref="paper", showarrow=False, textangle=-90,
-                                  xanchor="right", yanchor="top", font={"size": 10, "color": "crimson"},
-                                  text=f"spike: {row.group} {row.count} vs {row.expected:g}")
+        height = 1.08 * (counts.groupby("start")["count"].sum().max() if len(counts) else 1)
+        for start in top["start"].unique():
+            figure.add_vline(x=pd.Timestamp(start), line_dash="dot", line_color="crimson", opacity=0.5)
+        figure.add_trace(go.Scatter(
+            x=pd.to_datetime(top["start"]), y=[height] * len(top), mode="markers", name="spike (week)",
+            marker={"symbol": "triangle-down", "size": 11, "color": "crimson"},
+            hovertext=[f"spike in the week of {row.period}: {row.group} {row.count} vs {row.expected:g} expected"
+                       for row in top.itertuples()], hoverinfo="text"))
     return figure
 
 
