@@ -19,7 +19,7 @@ from sherlock.run import Run, Scores, top_k
 from sherlock.schema import Incident
 from sherlock.store import Filters
 from sherlock.text import matched_terms, query_terms, tokenize
-from sherlock.workspace import Workspace
+from sherlock.workspace import IndexSnapshot, Workspace
 
 RETRIEVERS = ("dense", "bm25", "tfidf")
 #: ``ABC-123``: letters, a dash, digits — a ticket id, unless it continues with letters (``JSP-12ab``).
@@ -133,20 +133,21 @@ class Searcher:
     def _boost_on(self, entity_boost: bool | None) -> bool:
         return self.settings.entity_boost if entity_boost is None else entity_boost
 
-    def candidates(self, query: str, k: int, allowed: set[str] | None) -> dict[str, Scores]:
+    def candidates(self, query: str, k: int, allowed: set[str] | None,
+                   snapshot: IndexSnapshot | None = None) -> dict[str, Scores]:
         """Raw scores of every retriever over one candidate pool: the union of each retriever's top ``n``
         (``n`` = max(k, the pool size setting)), each pool document scored exactly by all three — a document with no
         lexical match scores 0 for BM25 and TF-IDF rather than being "missing"."""
         vector = self.workspace.embedder.embed_query(query)
-        return self._pool(query, vector, k, allowed, self.workspace.dense.search_vectors(vector[None, :],
-                                                                                            self._n(k), allowed)[0])
+        dense_top = self.workspace.dense.search_vectors(vector[None, :], self._n(k), allowed)[0]
+        return self._pool(snapshot or self.workspace.lexical(), query, vector, k, allowed, dense_top)
 
     def _n(self, k: int) -> int:
         return max(k, self.settings.candidates)
 
-    def _pool(self, query: str, vector: Any, k: int, allowed: set[str] | None, dense_top: Scores,
-              bm25_top: Scores | None = None, tfidf_top: Scores | None = None) -> dict[str, Scores]:
-        snapshot = self.workspace.lexical()
+    def _pool(self, snapshot: IndexSnapshot, query: str, vector: Any, k: int, allowed: set[str] | None,
+              dense_top: Scores, bm25_top: Scores | None = None, tfidf_top: Scores | None = None,
+              ) -> dict[str, Scores]:
         n = self._n(k)
         bm25_top = snapshot.bm25.search(query, n, allowed) if bm25_top is None else bm25_top
         tfidf_top = snapshot.tfidf.search(query, n, allowed) if tfidf_top is None else tfidf_top
@@ -162,10 +163,11 @@ class Searcher:
         if not query.strip():
             return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason="empty query")
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
-        raw = self.candidates(query, k, allowed)
+        snapshot = self.workspace.lexical()  # one snapshot per query, even if an ingest lands meanwhile
+        raw = self.candidates(query, k, allowed, snapshot)
         fused = fuse_scores([raw[name] for name in RETRIEVERS], config.weights, method=config.method,
                             norm=config.norm, rrf_k=config.rrf_k)
-        entities = self.workspace.lexical().entities
+        entities = snapshot.entities
         query_entities = entities.extract(query)
         matched_entities: dict[str, list[str]] = {}
         if self._boost_on(entity_boost):
@@ -185,7 +187,7 @@ class Searcher:
             hits.append(hit)
         evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0),
                             coverage=weighted_coverage(query, [incidents[h.id] for h in hits[:3]],
-                                                       self.workspace.lexical().tfidf))
+                                                       snapshot.tfidf))
         verdict = decide(evidence, self.settings)
         for hit in hits:
             hit.nearest_miss = verdict.abstain
@@ -211,7 +213,7 @@ class Searcher:
         dense_top = self.workspace.dense.search_vectors(vectors, n, allowed) if texts else []
         bm25_top = snapshot.bm25.search_many(texts, n, allowed)
         tfidf_top = snapshot.tfidf.search_many(texts, n, allowed)
-        per_query = [self._pool(texts[i], vectors[i], k, allowed, dense_top[i], bm25_top[i], tfidf_top[i])
+        per_query = [self._pool(snapshot, texts[i], vectors[i], k, allowed, dense_top[i], bm25_top[i], tfidf_top[i])
                      for i in range(len(texts))]
         run: Run = {}
         for i, qid in enumerate(qids):

@@ -111,7 +111,7 @@ def score_candidates(searcher: Searcher, queries: dict[str, str], n: int = 200,
         bm25_top = snapshot.bm25.search_many(batch, n)
         tfidf_top = snapshot.tfidf.search_many(batch, n)
         for i, text in enumerate(batch):
-            scores = searcher._pool(text, vectors[i], n, None, dense_top[i], bm25_top[i], tfidf_top[i])
+            scores = searcher._pool(snapshot, text, vectors[i], n, None, dense_top[i], bm25_top[i], tfidf_top[i])
             ids = sorted(set().union(*scores.values()), reverse=True)
             doc_ids.append(ids)
             raw.append(np.array([[scores[r].get(d, np.nan) for r in RETRIEVERS] for d in ids], dtype=float)
