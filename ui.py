@@ -29,10 +29,7 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:=])")
 @st.cache_resource(show_spinner="Opening the workspace (first run loads the demo corpus)…")
 def workspace() -> Workspace:
     ws = Workspace(load_settings())
-    if ws.settings.demo and not ws.store.count():
-        ws.ensure_demo()
-    if not ws.is_synced():
-        ws.sync()
+    ws.prepare()
     return ws
 
 

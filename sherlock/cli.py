@@ -152,9 +152,7 @@ def _ready(workspace: Any) -> None:
     """Load the demo corpus into an empty workspace (if enabled) and bring indexes up to date."""
     if workspace.settings.demo and not workspace.store.count():
         print("Empty workspace: loading the demo corpus (set SHERLOCK_DEMO=false to skip).", file=sys.stderr)
-        workspace.ensure_demo(progress=_progress())
-    if not workspace.is_synced():
-        workspace.sync(progress=_progress())
+    workspace.prepare(progress=_progress())
 
 
 def _print_json(data: Any) -> None:

@@ -127,6 +127,16 @@ class Workspace:
             return None
         return self.ingest([DEMO_DIR / "incidents.jsonl"], progress=progress)
 
+    def prepare(self, progress: Progress | None = None) -> bool:
+        """Ready to search: the demo corpus in an empty workspace (when enabled), indexes at the store's revision.
+        Returns whether the demo corpus was loaded."""
+        loaded = self.settings.demo and not self.store.count()
+        if loaded:
+            self.ensure_demo(progress=progress)
+        if not self.is_synced():
+            self.sync(progress)
+        return loaded
+
     def is_synced(self) -> bool:
         revision = self.store.revision()
         return self._dense_revision() == revision and self._lexical_revision_on_disk() == revision

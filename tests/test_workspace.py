@@ -131,3 +131,12 @@ def test_concurrent_searches_while_an_ingest_lands(workspace_factory, tmp_path):
         thread.join()
     assert errors == [] and len(answers) == 60
     assert searcher.search("LATE-3").results[0].id == "LATE-3"
+
+
+def test_prepare_syncs_an_out_of_date_workspace_and_skips_the_demo_when_disabled(workspace_factory, tmp_path):
+    ws = workspace_factory(demo=False)
+    assert ws.prepare() is False and ws.store.count() == 0  # demo off: nothing loaded
+    ws.store.upsert(incidents(5))  # written behind the indexes' back, as a killed ingest would leave it
+    assert not ws.is_synced()
+    ws.prepare()
+    assert ws.is_synced() and ws.dense.count() == 5
