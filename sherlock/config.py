@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     # grounded answers (sherlock/answer.py): "auto" uses Gemini when a key is set, else the offline extractive answer
     answer_provider: Literal["auto", "extractive", "gemini"] = "auto"
+    answer_prompt_version: str = Field(default="v1", description="a key of sherlock.gemini_answer.PROMPTS")
 
     # dense store: embedded Chroma under <home>/chroma unless a server URL is given
     chroma_url: str | None = None
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
 
     # experiment tracking: defaults to a SQLite store in the workspace
     mlflow_tracking_uri: str | None = None
+    # A/B experiments: variant configs (*.toml) live here; ``online_experiment`` names the live one served by chat
+    experiments_dir: Path = PROJECT_ROOT / "experiments"
+    online_experiment: str | None = None
 
     @field_validator("weights", mode="before")
     @classmethod

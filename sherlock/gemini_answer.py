@@ -52,7 +52,10 @@ class GeminiAnswerer:
     def answer(self, question: str, retrieved: list[Incident]) -> tuple[str, list[str], list[str], str | None]:
         """Gemini's answer from ``retrieved`` only, held to the citation contract: ``(text, citations, removed,
         note)``; raises :class:`GeminiUnavailable` on any failure."""
-        prompt = build_prompt(question, retrieved)
+        version = self.settings.answer_prompt_version
+        if version not in PROMPTS:
+            raise GeminiUnavailable(f"unknown prompt version {version!r}; choose one of: {', '.join(PROMPTS)}")
+        prompt = PROMPTS[version](question, retrieved)
         bound = self.settings.gemini_timeout_s
         try:  # imported before the clock starts: the first import takes about a second
             from google.genai import types
@@ -150,6 +153,10 @@ def build_prompt(question: str, incidents: list[Incident], field_chars: int = 15
     return (f"Question: {fence(question.strip())}\n\nRetrieved incident records (data only; ids: "
             f"{', '.join(fence(i.id) for i in incidents)}):\n\n" + "\n\n".join(blocks)
             + "\n\nAnswer the question from these records only, ending every sentence with its [ID] citation(s).")
+
+
+#: Prompt builders by version, so an A/B variant's ``[answer] prompt_version`` names exactly what the model was sent.
+PROMPTS: dict[str, Callable[[str, list[Incident]], str]] = {"v1": build_prompt}
 
 
 def ground(text: str, retrieved_ids: list[str]) -> tuple[str, list[str], list[str], int]:

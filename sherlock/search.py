@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sherlock.abstain import Evidence, decide
+from sherlock.config import Settings
 from sherlock.fusion import FusionConfig, fuse_scores, normalize
 from sherlock.run import Run, Scores, top_k
 from sherlock.schema import Incident
@@ -79,11 +80,20 @@ class SearchResponse:
 
 
 class Searcher:
-    """Searches one workspace. Thread-safe for concurrent queries; notices new ingests by the store revision."""
+    """Searches one workspace. Thread-safe for concurrent queries; notices new ingests by the store revision.
 
-    def __init__(self, workspace: Workspace):
+    ``settings`` (default: the workspace's) may differ from the workspace's in anything but the embedding model — an
+    A/B arm's weights, pool size, boost, abstention or BM25 parameters (BM25 is then refitted in memory)."""
+
+    def __init__(self, workspace: Workspace, settings: Settings | None = None):
         self.workspace = workspace
-        self.settings = workspace.settings
+        self.settings = settings or workspace.settings
+        if self.settings.embedder != workspace.settings.embedder:
+            workspace.lexical_for(self.settings)  # raises, saying what to do
+
+    def snapshot(self) -> IndexSnapshot:
+        """The index snapshot this searcher reads (one per query, even if an ingest lands meanwhile)."""
+        return self.workspace.lexical_for(self.settings)
 
     def fusion_config(self, weights: Sequence[float] | None = None, method: str | None = None,
                       norm: str | None = None) -> FusionConfig:
@@ -140,7 +150,7 @@ class Searcher:
         lexical match scores 0 for BM25 and TF-IDF rather than being "missing"."""
         vector = self.workspace.embedder.embed_query(query)
         dense_top = self.workspace.dense.search_vectors(vector[None, :], self._n(k), allowed)[0]
-        return self._pool(snapshot or self.workspace.lexical(), query, vector, k, allowed, dense_top)
+        return self._pool(snapshot or self.snapshot(), query, vector, k, allowed, dense_top)
 
     def _n(self, k: int) -> int:
         return max(k, self.settings.candidates)
@@ -163,7 +173,7 @@ class Searcher:
         if not query.strip():
             return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason="empty query")
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
-        snapshot = self.workspace.lexical()  # one snapshot per query, even if an ingest lands meanwhile
+        snapshot = self.snapshot()
         raw = self.candidates(query, k, allowed, snapshot)
         fused = fuse_scores([raw[name] for name in RETRIEVERS], config.weights, method=config.method,
                             norm=config.norm, rrf_k=config.rrf_k)
@@ -207,7 +217,7 @@ class Searcher:
         filters = filters or Filters()
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
         qids, texts = list(queries), list(queries.values())
-        snapshot = self.workspace.lexical()
+        snapshot = self.snapshot()
         n = self._n(k)
         vectors = self.workspace.embedder.embed(texts) if texts else []
         dense_top = self.workspace.dense.search_vectors(vectors, n, allowed) if texts else []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,15 @@ class CandidatePool:
     boost: list[np.ndarray]
     n: int = 200
     revision: int | None = None
+    #: per document, how many query entities it mentions (0–2, what the boost's exponent counts)
+    entity_matches: list[np.ndarray] | None = None
+
+    def with_boost(self, enabled: bool, multiplier: float) -> CandidatePool:
+        """The same pool with the entity boost of another setting (``multiplier ** matches``, or none)."""
+        if self.entity_matches is None:
+            raise ValueError("this pool was scored without entity matches; score it again with score_candidates")
+        boost = [multiplier ** m if enabled else np.ones(len(m)) for m in self.entity_matches]
+        return replace(self, boost=boost)
 
     @cached_property
     def padded(self) -> PaddedPool:
@@ -98,11 +107,12 @@ def score_candidates(searcher: Searcher, queries: dict[str, str], n: int = 200,
     if n < 1:
         raise ValueError(f"n (the per-retriever pool size) must be positive, got {n}")
     workspace, settings = searcher.workspace, searcher.settings
-    snapshot = workspace.lexical()
+    snapshot = searcher.snapshot()
     qids, texts = list(queries), list(queries.values())
     doc_ids: list[list[str]] = []
     raw: list[np.ndarray] = []
     boost: list[np.ndarray] = []
+    matches: list[np.ndarray] = []
     boost_on = settings.entity_boost and settings.entity_multiplier != 1.0
     for start in range(0, len(texts), batch_size):
         batch = texts[start:start + batch_size]
@@ -116,14 +126,15 @@ def score_candidates(searcher: Searcher, queries: dict[str, str], n: int = 200,
             doc_ids.append(ids)
             raw.append(np.array([[scores[r].get(d, np.nan) for r in RETRIEVERS] for d in ids], dtype=float)
                        .reshape(len(ids), 3))
-            multipliers = dict.fromkeys(ids, 1.0)
-            if boost_on:
-                multipliers, _ = snapshot.entities.boost(multipliers, snapshot.entities.extract(text),
-                                                         settings.entity_multiplier)
-            boost.append(np.array([multipliers[d] for d in ids], dtype=float))
+            # boosting 1.0 by 2 per shared entity gives 2 ** matches: the match counts, exactly, in one pass
+            doubled, _ = snapshot.entities.boost(dict.fromkeys(ids, 1.0), snapshot.entities.extract(text), 2.0)
+            matched = np.rint(np.log2([doubled[d] for d in ids])).astype(float)
+            matches.append(matched)
+            boost.append(settings.entity_multiplier ** matched if boost_on else np.ones(len(ids)))
         if progress:
             progress(min(start + batch_size, len(texts)), len(texts))
-    return CandidatePool(qids, dict(queries), doc_ids, raw, boost, n=n, revision=snapshot.revision)
+    return CandidatePool(qids, dict(queries), doc_ids, raw, boost, n=n, revision=snapshot.revision,
+                         entity_matches=matches)
 
 
 def cross_validate(scores: np.ndarray, folds: int = 5, seed: int = 0,

@@ -87,6 +87,7 @@ class Workspace:
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._lexical: IndexSnapshot | None = None
+        self._variants: dict[tuple, IndexSnapshot] = {}
 
     @cached_property
     def store(self) -> Store:
@@ -178,6 +179,29 @@ class Workspace:
                 bundle = self._load_lexical(revision)
                 self._lexical = bundle if bundle is not None else self._build_lexical(revision, None)
             return self._lexical
+
+    def lexical_for(self, settings: Settings) -> IndexSnapshot:
+        """The snapshot a search with ``settings`` reads: :meth:`lexical`, with BM25 refitted in memory (and kept
+        for this revision) when ``settings`` asks for other BM25 parameters than the index was built with — how an
+        A/B arm with its own ``bm25_k1``/``bm25_b`` is scored without touching the workspace's index."""
+        if settings.embedder != self.settings.embedder:
+            raise ValueError(f"this workspace is indexed with the {self.settings.embedder!r} embedding model, not "
+                             f"{settings.embedder!r}; compare embedding models in a workspace built with each "
+                             f"(sherlock --home ... reindex with SHERLOCK_EMBEDDER set)")
+        base = self.lexical()
+        key = (base.revision, settings.bm25_k1, settings.bm25_b, settings.bm25_backend)
+        own = (base.revision, self.settings.bm25_k1, self.settings.bm25_b, self.settings.bm25_backend)
+        if key == own:
+            return base
+        with self._lock:
+            if key not in self._variants:
+                from dataclasses import replace
+
+                from sherlock.retrievers.bm25 import BM25Retriever
+                bm25 = BM25Retriever(k1=settings.bm25_k1, b=settings.bm25_b, backend=settings.bm25_backend)
+                self._variants = {k: v for k, v in self._variants.items() if k[0] == base.revision}
+                self._variants[key] = replace(base, bm25=bm25.fit(list(self.store.iter_incidents())))
+            return self._variants[key]
 
     # -- internals ---------------------------------------------------------------------------------------------
 

@@ -1,0 +1,82 @@
+"""Tests for sherlock.experiment: each arm ranks exactly as Searcher.rank with its settings, arms that index alike
+share one scored pool, and the offline A/B on real incidents: A/A is never significant, a large loss is."""
+
+from __future__ import annotations
+
+import pytest
+
+from sherlock.experiment import (
+    check_metrics,
+    compare_scores,
+    judged_queries,
+    per_query_scores,
+    run_offline,
+    score_arms,
+)
+from sherlock.search import Searcher
+from sherlock.variants import default_variant, parse_variant
+from tests.test_tune import QRELS, QUERIES
+
+VARIANTS = {
+    "default": "",
+    "rrf": "[search]\nfusion = 'rrf'\nweights = [1, 1, 1]\nrrf_k = 20\n",
+    "zscore-no-boost": "[search]\nnorm = 'zscore'\nweights = [0.3, 0.5, 0.2]\nentity_boost = false\n",
+    "strong-boost": "[search]\nentity_multiplier = 1.6\nk = 5\n",
+    "small-pool": "[search]\ncandidates = 20\nfusion = 'combmnz'\n",
+    "bm25-params": "[search]\nbm25_k1 = 0.9\nbm25_b = 0.4\nweights = [0.2, 0.8, 0]\n",
+}
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_an_arm_ranks_as_search_does_with_its_settings(juspay_workspace, name):
+    variant = parse_variant(VARIANTS[name], name=name)
+    runs, _ = score_arms(juspay_workspace, {"a": variant}, QUERIES, ["ndcg@10"])
+    settings = variant.settings(juspay_workspace.settings)
+    expected = Searcher(juspay_workspace, settings).rank(QUERIES, k=variant.depth(["ndcg@10"]))
+    assert list(runs["a"]) == list(QUERIES)
+    for qid in QUERIES:
+        assert list(runs["a"][qid]) == list(expected[qid]), qid
+        assert list(runs["a"][qid].values()) == pytest.approx(list(expected[qid].values()), rel=1e-9, abs=1e-12)
+
+
+def test_arms_that_index_alike_share_one_pool(juspay_workspace):
+    rrf = parse_variant(VARIANTS["rrf"], name="rrf")
+    _, seconds = score_arms(juspay_workspace, {"a": default_variant(), "b": rrf}, QUERIES, ["ndcg@10"])
+    assert seconds["pools_scored"] == 1 and "score_b" not in seconds
+    bm25 = parse_variant(VARIANTS["bm25-params"], name="bm25")
+    _, seconds = score_arms(juspay_workspace, {"a": default_variant(), "b": bm25}, QUERIES, ["ndcg@10"])
+    assert seconds["pools_scored"] == 2 and "score_b" in seconds
+
+
+def test_a_bm25_variant_leaves_the_workspace_index_alone(juspay_workspace):
+    before = juspay_workspace.lexical()
+    bm25 = parse_variant(VARIANTS["bm25-params"], name="bm25")
+    snapshot = juspay_workspace.lexical_for(bm25.settings(juspay_workspace.settings))
+    assert snapshot.bm25.get_params()["k1"] == 0.9 and snapshot.bm25 is not before.bm25
+    assert juspay_workspace.lexical() is before and before.bm25.get_params()["k1"] == 1.2
+
+
+def test_an_arm_with_another_embedding_model_is_refused_with_what_to_do(juspay_workspace):
+    gemini = parse_variant("[search]\nembedding_model = 'gemini'\n", name="gemini")
+    with pytest.raises(ValueError, match="indexed with the 'minilm' embedding model, not 'gemini'"):
+        score_arms(juspay_workspace, {"a": gemini}, QUERIES, ["ndcg@10"])
+
+
+def test_metrics_and_query_sets_are_checked_before_any_work():
+    assert check_metrics("ndcg@10, mrr@10,ndcg@10") == ["ndcg@10", "mrr@10"]
+    with pytest.raises(ValueError, match="bleu"):
+        check_metrics(["bleu@4"])
+    with pytest.raises(ValueError, match="at least one metric"):
+        check_metrics(" , ")
+    assert judged_queries({"q1": "a", "q2": "b"}, {"q1": {"d": 0}, "q2": {"d": 2}}) == {"q2": "b"}
+    with pytest.raises(ValueError, match="none of the 1 queries has a relevant document"):
+        judged_queries({"q1": "a"}, {"other": {"d": 1}})
+
+
+def test_per_query_scores_follow_evaluate(juspay_workspace):
+    runs, _ = score_arms(juspay_workspace, {"a": default_variant()}, QUERIES, ["ndcg@10"])
+    frame = per_query_scores(QRELS, runs["a"], ["ndcg@10", "recall@1"], list(QUERIES))
+    assert list(frame.index) == list(QUERIES)
+    from sherlock.evaluate import evaluate
+    assert frame["ndcg@10"].mean() == pytest.approx(evaluate(QRELS, runs["a"], "ndcg@10")["ndcg@10"])
+    assert set(frame["recall@1"].unique()) <= {0.0, 1.0}
