@@ -80,3 +80,57 @@ def test_per_query_scores_follow_evaluate(juspay_workspace):
     from sherlock.evaluate import evaluate
     assert frame["ndcg@10"].mean() == pytest.approx(evaluate(QRELS, runs["a"], "ndcg@10")["ndcg@10"])
     assert set(frame["recall@1"].unique()) <= {0.0, 1.0}
+
+
+def test_an_a_a_comparison_is_never_significant(juspay_workspace):
+    result = run_offline(juspay_workspace, default_variant("a"), parse_variant("", name="a-again"), QUERIES, QRELS,
+                         resamples=2000)  # 2,000 resamples keep the test fast; the default is 10,000
+    assert result.params["queries"] == len(QUERIES) and result.outcome() == (0, len(QUERIES), 0)
+    for metric in result.metrics:
+        entry = result.stats[metric]
+        assert entry["diff"] == 0 and entry["ci95"] == [0.0, 0.0] and not entry["significant"]
+        assert all(entry[p] == 1.0 for p in ("p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "p_holm"))
+
+
+@pytest.fixture(scope="module")
+def five_relevant(juspay_workspace):
+    """Each query's expected incident plus the default arm's top five, all relevant: a set where a difference in
+    depth is large by construction."""
+    runs, _ = score_arms(juspay_workspace, {"a": default_variant()}, QUERIES, ["ndcg@10"])
+    return {qid: dict.fromkeys(list(runs["a"][qid])[:5], 1) | QRELS[qid] for qid in QUERIES}
+
+
+def test_a_large_loss_is_significant_and_seeded(juspay_workspace, five_relevant):
+    """Arm B returns one result instead of ten while at least five are relevant: recall@10 falls on every query."""
+    one = parse_variant("[search]\nk = 1\n", name="top-1")
+    result = run_offline(juspay_workspace, default_variant(), one, QUERIES, five_relevant,
+                         metrics="recall@10,ndcg@10", resamples=2000, query_set="original")
+    recall = result.stats["recall@10"]
+    assert recall["diff"] < -0.5 and recall["ci95"][1] < -0.5 and recall["significant"]
+    assert recall["p_holm"] < 0.01 and recall["p_paired_t"] < 1e-6 and recall["cohens_d"] < -2
+    assert (recall["wins"], recall["ties"], recall["losses"]) == (0, 0, len(QUERIES))
+    assert result.outcome() == (recall["wins"], recall["ties"], recall["losses"])
+    assert result.stats["recall@10"]["a"] == pytest.approx(result.scores["a"]["recall@10"].mean())
+    again = run_offline(juspay_workspace, default_variant(), one, QUERIES, five_relevant,
+                        metrics="recall@10,ndcg@10", resamples=2000)
+    assert again.stats == result.stats  # seeded: the same numbers every time
+    frame = result.per_query()
+    assert list(frame.columns[:3]) == ["qid", "query", "recall@10 a"]
+    assert (frame["recall@10 diff"] == frame["recall@10 b"] - frame["recall@10 a"]).all()
+    contract = result.as_dict()
+    assert set(contract["metrics"]["ndcg@10"]) >= {"a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon",
+                                                   "p_permutation", "p_welch", "cohens_d", "p_holm"}
+    assert {"wins", "ties", "losses", "mlflow_run_ids"} <= set(contract)
+    assert result.params["query_set"] == "original" and len(result.params["query_set_hash"]) == 16
+
+
+def test_compare_scores_pairs_on_shared_queries_only(juspay_workspace):
+    runs, _ = score_arms(juspay_workspace, {"a": default_variant()}, QUERIES, ["ndcg@10"])
+    frame = per_query_scores(QRELS, runs["a"], ["ndcg@10"], list(QUERIES))
+    half = frame.iloc[: len(frame) // 2]
+    stats = compare_scores(frame, half, ["ndcg@10"], resamples=500)
+    assert stats["ndcg@10"]["n"] == len(half) and stats["ndcg@10"]["diff"] == 0
+    with pytest.raises(ValueError, match="share 0 query ids"):
+        compare_scores(frame, frame.rename(index=lambda q: q + "-x"), ["ndcg@10"])
+    with pytest.raises(ValueError, match="'mrr@10' is not in both runs"):
+        compare_scores(frame, frame, ["mrr@10"])
