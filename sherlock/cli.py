@@ -24,6 +24,8 @@ COMMANDS = {
     "feedback": "export search feedback as labelled queries and qrels, or count it",
     "tune": "tune the fusion weights on labelled queries (every weight triple, cross-validated; --apply to use them)",
     "patterns": "incident patterns: volume, time to resolve, recurring themes, spikes, repeat rate",
+    "ab": "offline A/B test of two search configurations on labelled queries (paired tests, bootstrap CI, MLflow)",
+    "ab-online": "analyse a live chat A/B experiment: helpful rate per arm with CIs, each arm against the control",
 }
 
 
@@ -102,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help="group MTTR and spikes by this field (default service)")
     patterns.add_argument("--since", type=_iso_date, metavar="DATE", help="only incidents created on or after")
     patterns.add_argument("--json", action="store_true")
+
+    ab = commands.add_parser("ab", help=COMMANDS["ab"], description=COMMANDS["ab"])
+    for arm, role in (("a", "control"), ("b", "treatment")):
+        ab.add_argument(arm, metavar=arm.upper(), help=f"the {role}: a variant file, NAME for experiments/NAME.toml, "
+                        "or 'workspace' (the workspace's own settings)")
+    ab.add_argument("--queries", type=Path, help="as for tune: BEIR queries.jsonl or JSONL {id,query} with --qrels; "
+                    "without --qrels, a labelled JSONL {id,query,relevant}")
+    ab.add_argument("--qrels", type=Path, help="BEIR qrels .tsv (with its header) or TREC qrels")
+    ab.add_argument("--demo", action="store_true", help="the demo corpus's labelled queries (data/demo)")
+    ab.add_argument("--metrics", default="ndcg@10,mrr@10,recall@10",
+                    help="comma-separated; the first decides wins/ties/losses (default ndcg@10,mrr@10,recall@10)")
+    ab.add_argument("--resamples", type=int, default=10_000, help="bootstrap and permutation resamples (10000)")
+    ab.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    ab.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm (default 0.05)")
+    ab.add_argument("--experiment", default="sherlock-ab", help="MLflow experiment (default sherlock-ab)")
+    ab.add_argument("--no-mlflow", action="store_true", help="do not log the comparison to MLflow")
+    ab.add_argument("--json", action="store_true")
+
+    online = commands.add_parser("ab-online", help=COMMANDS["ab-online"], description=COMMANDS["ab-online"])
+    online.add_argument("name", metavar="NAME", help="an online experiment: experiments/NAME.toml, or a path")
+    online.add_argument("--no-mlflow", action="store_true", help="do not log the analysis to MLflow")
+    online.add_argument("--json", action="store_true")
     return parser
 
 
@@ -363,9 +387,86 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ab(args: argparse.Namespace) -> int:
+    import time
+
+    from sherlock.experiment import check_metrics, run_offline
+    from sherlock.experiment_mlflow import log_ab, report
+    from sherlock.tune_report import load_query_set, restrict, tqdm_progress
+    metrics = check_metrics(args.metrics)
+    if not 0 < args.alpha < 1 or args.resamples < 1:
+        raise ValueError(f"--alpha must lie strictly between 0 and 1 and --resamples be >= 1 (got {args.alpha}, "
+                         f"{args.resamples})")
+    loaded = load_query_set(args.queries, args.qrels, args.demo)
+    workspace = _workspace(args)
+    arms = [_variant(spec, workspace.settings) for spec in (args.a, args.b)]
+    for arm in arms:
+        arm.settings(workspace.settings)  # an override the workspace cannot take fails here, before any scoring
+    _ready(workspace)
+    query_set = restrict(loaded, set(workspace.store.hashes()))
+    for note in query_set.notes:
+        print(f"sherlock ab: {note}", file=sys.stderr)
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bars.setdefault(stage, tqdm_progress(stage))(done, total)
+
+    result = run_offline(workspace, *arms, query_set.queries, query_set.qrels, metrics, args.resamples, args.seed,
+                         args.alpha, query_set.name, progress)
+    if not args.no_mlflow:
+        started = time.perf_counter()
+        try:
+            log_ab(result, workspace.settings, args.experiment)
+        except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
+            print(f"sherlock ab: warning: the comparison was not logged to MLflow ({exc})", file=sys.stderr)
+        result.seconds["mlflow"] = round(time.perf_counter() - started, 3)
+    _print_json(result.as_dict()) if args.json else print(report(result, workspace.settings))
+    return 0
+
+
+def _variant(spec: str, settings: Any) -> Any:
+    """``workspace`` (the workspace's own settings), a variant file, or NAME for ``experiments_dir/NAME.toml``."""
+    from sherlock.variants import default_variant, list_variants, load_variant
+    given = Path(spec).expanduser()
+    named = settings.experiments_dir / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
+    if spec == "workspace":
+        return default_variant()
+    for candidate in (given, named):
+        if candidate.is_file():
+            return load_variant(candidate)
+    available = ", ".join(path.stem for path in list_variants(settings.experiments_dir)) or "none"
+    raise ValueError(f"no variant {spec!r}: neither {given} nor {named} exists; use a variant file, 'workspace', or "
+                     f"one of {settings.experiments_dir}: {available}")
+
+
+def cmd_ab_online(args: argparse.Namespace) -> int:
+    from sherlock.feedback import FeedbackStore
+    from sherlock.online import analyse, format_result, load_online
+    from sherlock.online_mlflow import log_online
+    settings = load_settings(args.home)
+    experiment = load_online(args.name, settings)
+    store = FeedbackStore(settings.feedback_path)
+    try:
+        result = analyse(experiment, store)
+    finally:
+        store.close()
+    if not args.no_mlflow:
+        try:
+            result.mlflow_run_id = log_online(result, settings)
+        except Exception as exc:  # noqa: BLE001 - the record of an analysis must not cost the analysis itself
+            print(f"sherlock ab-online: warning: the analysis was not logged to MLflow ({exc})", file=sys.stderr)
+    if args.json:
+        _print_json(result.as_dict())
+        return 0
+    print(format_result(result))
+    if result.mlflow_run_id:
+        print(f"MLflow run: {result.mlflow_run_id} (experiment sherlock-ab-online, {settings.tracking_uri})")
+    return 0
+
+
 HANDLERS = {"ingest": cmd_ingest, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "reindex": cmd_reindex, "ask": cmd_ask, "feedback": cmd_feedback, "tune": cmd_tune,
-            "patterns": cmd_patterns}
+            "patterns": cmd_patterns, "ab": cmd_ab, "ab-online": cmd_ab_online}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

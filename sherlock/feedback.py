@@ -45,10 +45,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     settings   TEXT NOT NULL DEFAULT '{}',
     provider   TEXT,
     session_id TEXT,
-    variant    TEXT
+    variant    TEXT,
+    experiment TEXT
 );
 CREATE INDEX IF NOT EXISTS feedback_query_key ON feedback (query_key);
 """
+#: Nullable columns added after the first release: a store created before them gets them on open.
+ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class FeedbackRecord:
     provider: str | None
     session_id: str | None
     variant: str | None
+    experiment: str | None = None
 
 
 def normalise_query(query: str) -> str:
@@ -88,9 +92,10 @@ class FeedbackStore:
 
     def record(self, query: str, shown_ids: list[str], helpful: bool | None, right_id: str | None = None,
                settings: dict | None = None, provider: str | None = None, session_id: str | None = None,
-               variant: str | None = None) -> int:
+               variant: str | None = None, experiment: str | None = None) -> int:
         """Store one piece of feedback and return its row id. ``helpful`` is thumbs up/down (``None``: no vote);
-        ``right_id`` names the incident that answers the query. Needs a query and a vote or a right id."""
+        ``right_id`` names the incident that answers the query. Needs a query and a vote or a right id.
+        ``variant`` and ``experiment`` name the A/B arm and online experiment that served the answer."""
         if not isinstance(query, str) or not normalise_query(query):
             raise ValueError("feedback needs the query text it is about")
         if isinstance(shown_ids, str) or not all(isinstance(i, str) for i in shown_ids):
@@ -100,13 +105,14 @@ class FeedbackStore:
             raise ValueError("feedback needs helpful=True/False or right_id (the incident that answers the query)")
         row = (datetime.now(UTC).isoformat(timespec="milliseconds"), query.strip(), normalise_query(query),
                json.dumps(list(shown_ids)), None if helpful is None else int(bool(helpful)), right_id,
-               json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant)
+               json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant,
+               experiment)
         with self._lock:
             connection = self._connect()
             with connection:
                 cursor = connection.execute(
                     "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
-                    "provider, session_id, variant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                    "provider, session_id, variant, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
 
     def records(self) -> list[FeedbackRecord]:
@@ -114,9 +120,9 @@ class FeedbackStore:
         with self._lock:
             rows = self._connect().execute(
                 "SELECT id, created_at, query, shown_ids, helpful, right_id, settings, provider, session_id, "
-                "variant FROM feedback ORDER BY id").fetchall()
+                "variant, experiment FROM feedback ORDER BY id").fetchall()
         return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
-                               row[5], json.loads(row[6]), row[7], row[8], row[9]) for row in rows]
+                               row[5], json.loads(row[6]), row[7], row[8], row[9], row[10]) for row in rows]
 
     def count(self) -> int:
         with self._lock:
@@ -167,11 +173,25 @@ class FeedbackStore:
                 connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.executescript(SCHEMA)
+                _add_missing_columns(connection)
             except sqlite3.DatabaseError as exc:
                 raise RuntimeError(f"feedback store {self.path} is unusable ({exc}); move it aside to start a new "
                                    f"one") from None
             self._connection = connection
         return self._connection
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Migrate a store written before :data:`ADDED_COLUMNS` existed (old rows read ``NULL`` there)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}
+    for column, kind in ADDED_COLUMNS.items():
+        if column not in present:
+            try:
+                with connection:
+                    connection.execute(f"ALTER TABLE feedback ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 def grade(record: FeedbackRecord) -> dict[str, int]:

@@ -7,13 +7,15 @@ so two runs can be compared only when they were tuned on the same thing.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from sherlock.config import Settings, quiet_telemetry
 
@@ -23,13 +25,30 @@ if TYPE_CHECKING:
 EXPERIMENT = "fusion-tuning"
 
 
+def local_store(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` is a store on this machine (``sqlite:``, ``file:`` or a plain path), whose artifacts
+    Sherlock keeps under the workspace; a tracking server (``http(s)://``) stores them where it was told to."""
+    scheme = urlparse(tracking_uri).scheme
+    return scheme in ("", "file", "sqlite") or len(scheme) == 1  # one letter: a Windows drive (C:/...)
+
+
 def experiment_id(client: Any, settings: Settings, name: str = EXPERIMENT) -> str:
-    """The id of experiment ``name``, created with its artifacts under the workspace if it does not exist yet."""
+    """The id of experiment ``name``, created if it does not exist yet: with its artifacts under the workspace for a
+    local store; with the server's default (its artifact proxy, ``mlflow-artifacts:/``) for a tracking server."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
+    if not local_store(settings.tracking_uri):
+        return client.create_experiment(name)
     settings.artifacts_path.mkdir(parents=True, exist_ok=True)
     return client.create_experiment(name, artifact_location=settings.artifacts_path.as_uri())
+
+
+def set_terminated(client: Any, run_id: str, status: str = "FINISHED") -> None:
+    """End a run. A client of a tracking server prints "View run … at …" on stdout while doing so, which would
+    corrupt ``--json`` output: that text is dropped."""
+    with redirect_stdout(io.StringIO()):
+        client.set_terminated(run_id, status)
 
 
 @contextmanager
@@ -96,7 +115,7 @@ def log_to_mlflow(result: TuneResult, settings: Settings, query_set: str) -> str
                                                 encoding="utf-8")
             client.log_artifacts(run_id, str(folder))
     except BaseException:
-        client.set_terminated(run_id, "FAILED")
+        set_terminated(client, run_id, "FAILED")
         raise
-    client.set_terminated(run_id)
+    set_terminated(client, run_id)
     return run_id

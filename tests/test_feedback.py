@@ -91,3 +91,33 @@ def test_one_store_serves_many_threads(store):
     for thread in threads:
         thread.join()
     assert store.count() == 200 and len({r.id for r in store.records()}) == 200
+
+
+OLD_COLUMNS = ("id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, query TEXT NOT NULL, "
+               "query_key TEXT NOT NULL, shown_ids TEXT NOT NULL, helpful INTEGER, right_id TEXT, "
+               "settings TEXT NOT NULL DEFAULT '{}', provider TEXT")
+
+
+@pytest.mark.parametrize("old_schema", [OLD_COLUMNS, OLD_COLUMNS + ", session_id TEXT, variant TEXT"],
+                         ids=["first release", "before online experiments"])
+def test_an_old_store_gains_the_new_columns(tmp_path, old_schema):
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    with old:
+        old.execute(f"CREATE TABLE feedback ({old_schema})")
+        old.execute("INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful) VALUES "
+                    "('2025-01-01T00:00:00.000+00:00', 'UPI error', 'upi error', '[\"A\"]', 1)")
+    old.close()
+    store = FeedbackStore(path)
+    store.record("refund failed", ["B"], False, session_id="s1", variant="rrf", experiment="fusion-online")
+    first, second = store.records()
+    assert (first.query, first.shown_ids, first.helpful, first.session_id, first.variant, first.experiment) == (
+        "UPI error", ["A"], True, None, None, None)
+    assert (second.session_id, second.variant, second.experiment) == ("s1", "rrf", "fusion-online")
+    store.close()
+    again = FeedbackStore(path)  # a migrated store opens as it is
+    assert again.records() == [first, second]
+    columns = [row[1] for row in again._connect().execute("PRAGMA table_info(feedback)")]
+    assert columns[-3:] == ["session_id", "variant", "experiment"]
+    again.close()

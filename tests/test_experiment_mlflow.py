@@ -1,0 +1,308 @@
+"""Tests for sherlock.experiment_mlflow: an offline A/B on the original SherlockAI incidents (workspace settings vs
+experiments/rrf.toml) logged to a temporary SQLite store and read back with MlflowClient — one parent and two
+children, parameters, metrics and artifacts as computed; ``arm_scores`` gives back the per-query frames and
+``compare_scores`` on them reproduces the statistics; ``list_runs`` never creates a store; and the same through a real
+``mlflow server`` (its artifact proxy, not the workspace's folder).
+
+``resamples=2000`` everywhere: the bootstrap and permutation tests are exercised the same way as with 10,000, in a
+fifth of the time; nothing asserted here depends on the number of resamples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sherlock.config import PROJECT_ROOT, load_settings
+from sherlock.experiment import compare_scores, run_offline
+from sherlock.experiment_mlflow import (
+    RUN_COLUMNS,
+    STATISTICS,
+    arm_scores,
+    git_revision,
+    list_runs,
+    log_ab,
+    metric_key,
+    run_params,
+    variant_toml,
+)
+from sherlock.tune_mlflow import experiment_id, local_store
+from sherlock.variants import default_variant, load_variant, parse_variant
+from tests.test_tune import QRELS, QUERIES
+
+RESAMPLES = 2000
+METRICS = ["ndcg@10", "mrr@10", "recall@10"]
+
+
+@pytest.fixture(scope="module")
+def result(juspay_workspace):
+    return run_offline(juspay_workspace, default_variant(), load_variant(PROJECT_ROOT / "experiments" / "rrf.toml"),
+                       QUERIES, QRELS, metrics=METRICS, resamples=RESAMPLES, query_set="juspay-expectations")
+
+
+@pytest.fixture(scope="module")
+def logged(result, tmp_path_factory):
+    """The comparison logged once to a fresh workspace's SQLite store: (settings, run ids, MlflowClient)."""
+    from mlflow.tracking import MlflowClient
+    settings = load_settings(home=tmp_path_factory.mktemp("ab-store"), demo=False)
+    ids = log_ab(result, settings)
+    return settings, ids, MlflowClient(tracking_uri=settings.tracking_uri)
+
+
+@pytest.mark.parametrize(("metric", "key"), [("ndcg@10", "ndcg_at_10"), ("hit_rate@1", "hit_rate_at_1"),
+                                             ("map", "map"), ("recall@100", "recall_at_100")])
+def test_metric_keys_are_valid_mlflow_names(metric, key):
+    assert metric_key(metric) == key
+
+
+def test_git_revision_of_a_checkout_and_of_anything_else(tmp_path, monkeypatch):
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
+    revision = git_revision()
+    assert revision.removesuffix("+dirty") == head.strip() and len(head.strip()) == 40
+    assert git_revision(tmp_path) == "unknown"  # not a git checkout
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git at all
+    assert git_revision() == "unknown"
+
+
+def test_one_parent_run_with_a_child_per_arm(result, logged):
+    settings, ids, client = logged
+    assert result.mlflow_run_ids == ids and set(ids) == {"parent", "a", "b"}
+    parent, a, b = (client.get_run(ids[k]) for k in ("parent", "a", "b"))
+    assert parent.info.run_name == "workspace vs rrf" and (a.info.run_name, b.info.run_name) == ("workspace", "rrf")
+    assert {run.info.status for run in (parent, a, b)} == {"FINISHED"}
+    assert len({run.info.experiment_id for run in (parent, a, b)}) == 1
+    assert client.get_experiment(parent.info.experiment_id).name == "sherlock-ab"
+    shared = {"sherlock.query_set": "juspay-expectations", "sherlock.query_set_hash": result.params["query_set_hash"],
+              "sherlock.corpus_revision": str(result.params["corpus_revision"]),
+              "sherlock.git_revision": git_revision(), "sherlock.home": str(settings.home)}
+    for run in (parent, a, b):
+        assert shared.items() <= run.data.tags.items()
+    assert {"sherlock.kind": "ab-offline", "sherlock.variant_a": "workspace", "sherlock.variant_b": "rrf",
+            "sherlock.primary_metric": "ndcg@10"}.items() <= parent.data.tags.items()
+    assert "mlflow.parentRunId" not in parent.data.tags
+    for arm, run in (("a", a), ("b", b)):
+        assert {"sherlock.kind": "ab-arm", "sherlock.arm": arm, "mlflow.parentRunId": ids["parent"],
+                "sherlock.variant": result.variants[arm].name}.items() <= run.data.tags.items()
+
+
+def test_parameters_are_the_resolved_configurations(result, logged):
+    _, ids, client = logged
+    for arm in ("a", "b"):
+        assert client.get_run(ids[arm]).data.params == result.arm_params[arm]
+    assert client.get_run(ids["b"]).data.params["search.fusion"] == "rrf"
+    assert client.get_run(ids["a"]).data.params["search.weights"] == "0.6,0.3,0.1"
+    expected = {**{k: str(v) for k, v in result.params.items()}, "variant_a": "workspace", "variant_b": "rrf"}
+    assert client.get_run(ids["parent"]).data.params == expected
+
+
+def test_metrics_are_the_computed_statistics(result, logged):
+    _, ids, client = logged
+    logged_metrics = client.get_run(ids["parent"]).data.metrics
+    for metric in METRICS:
+        entry, key = result.stats[metric], metric_key(metric)
+        for name in STATISTICS:
+            assert logged_metrics[f"{key}.{name}"] == pytest.approx(entry[name], rel=1e-12, abs=1e-15), name
+        assert [logged_metrics[f"{key}.ci95_lo"], logged_metrics[f"{key}.ci95_hi"]] == pytest.approx(entry["ci95"])
+    wins, ties, losses = result.outcome()
+    assert (logged_metrics["wins"], logged_metrics["ties"], logged_metrics["losses"]) == (wins, ties, losses)
+    assert logged_metrics["queries"] == len(QUERIES) == wins + ties + losses
+    assert logged_metrics["seconds_total"] == pytest.approx(result.seconds["total"])
+    for arm in ("a", "b"):
+        means = client.get_run(ids[arm]).data.metrics
+        assert means == pytest.approx({metric_key(m): result.scores[arm][m].mean() for m in METRICS})
+
+
+def test_artifacts(result, logged, tmp_path):
+    settings, ids, client = logged
+    names = {k: sorted(f.path for f in client.list_artifacts(ids[k])) for k in ids}
+    assert names["parent"] == ["deltas_histogram.png", "deltas_scatter.png", "per_query.csv", "result.json"]
+    assert names["a"] == names["b"] == ["per_query.csv", "variant.toml"]
+    assert (settings.artifacts_path / ids["parent"] / "artifacts" / "result.json").exists()  # under the workspace
+    def fetch(run: str, name: str) -> Path:
+        return Path(client.download_artifacts(ids[run], name, str(tmp_path)))
+
+    saved = json.loads(fetch("parent", "result.json").read_text())
+    assert saved["mlflow_run_ids"] == ids and saved["metrics"]["ndcg@10"]["diff"] == result.stats["ndcg@10"]["diff"]
+    for plot in ("deltas_histogram.png", "deltas_scatter.png"):
+        assert fetch("parent", plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    per_query = pd.read_csv(fetch("parent", "per_query.csv"), dtype={"qid": str})
+    assert list(per_query["qid"]) == list(result.scores["a"].index)
+    assert per_query["ndcg@10 diff"].to_numpy() == pytest.approx(result.per_query()["ndcg@10 diff"].to_numpy())
+    assert list(pd.read_csv(fetch("b", "per_query.csv")).columns) == ["qid", "query", *METRICS]
+    assert fetch("b", "variant.toml").read_text() == (PROJECT_ROOT / "experiments" / "rrf.toml").read_text()
+
+
+def test_a_variant_made_in_code_is_saved_as_toml_that_reads_back_the_same():
+    made = parse_variant("description = 'a \"quoted\" one'\n[search]\nweights = [0.2, 0.5, 0.3]\nfusion = 'dbsf'\n"
+                         "entity_boost = false\nk = 5\n[answer]\nprovider = 'extractive'\n", name="made")
+    again = parse_variant(variant_toml(made))
+    assert (again.name, again.description, again.overrides(), again.search.k) == (
+        "made", 'a "quoted" one', made.overrides(), 5)
+    assert parse_variant(variant_toml(default_variant())).overrides() == {}
+
+
+def test_arm_scores_read_back_the_frames_and_reproduce_the_statistics(result, logged):
+    settings, ids, _ = logged
+    a, queries = arm_scores(settings, ids["a"])
+    b, _ = arm_scores(settings, ids["b"])
+    pd.testing.assert_frame_equal(a, result.scores["a"], check_exact=True)
+    pd.testing.assert_frame_equal(b, result.scores["b"], check_exact=True)
+    assert queries == result.queries
+    assert compare_scores(a, b, METRICS, resamples=RESAMPLES, seed=0, alpha=0.05) == result.stats
+
+
+def test_arm_scores_refuses_what_is_not_an_arm(logged):
+    settings, ids, _ = logged
+    with pytest.raises(ValueError, match="is a 'ab-offline' run .* pick an arm run"):
+        arm_scores(settings, ids["parent"])
+    with pytest.raises(ValueError, match="no MLflow run 'f00'"):
+        arm_scores(settings, "f00")
+
+
+def test_run_params_flattens_parameters_and_tags(logged):
+    settings, ids, _ = logged
+    b = run_params(settings, ids["b"])
+    assert (b["search.fusion"], b["search.rrf_k"], b["sherlock.arm"], b["sherlock.kind"]) == (
+        "rrf", "60", "b", "ab-arm")
+    assert (b["run_id"], b["parent_run_id"], b["run_name"], b["status"]) == (ids["b"], ids["parent"], "rrf", "FINISHED")
+    assert not any(key.startswith("mlflow.") for key in b)
+    assert run_params(settings, ids["parent"])["variant_b"] == "rrf"
+
+
+def test_list_runs_newest_first(result, tmp_path):
+    settings = load_settings(home=tmp_path, demo=False)
+    first = log_ab(result, settings)
+    second = log_ab(result, settings)
+    runs = list_runs(settings)
+    assert list(runs.columns[:len(RUN_COLUMNS)]) == RUN_COLUMNS and len(runs) == 6
+    assert runs["start_time"].is_monotonic_decreasing and str(runs["start_time"].dt.tz) == "UTC"
+    assert set(runs["run_id"]) == {*first.values(), *second.values()}
+    assert runs["run_id"].iloc[0] in second.values()  # the second comparison's runs were started last
+    parents = runs[runs["kind"] == "ab-offline"]
+    arms = runs[runs["kind"] == "ab-arm"].set_index("run_id")
+    assert len(parents) == 2 and len(arms) == 4 and set(arms["parent_run_id"]) == {first["parent"], second["parent"]}
+    assert arms.loc[first["b"], ["arm", "variant", "name", "status"]].tolist() == ["b", "rrf", "rrf", "FINISHED"]
+    assert arms.loc[first["a"], "ndcg_at_10"] == pytest.approx(result.scores["a"]["ndcg@10"].mean())
+    parent = parents.set_index("run_id").loc[first["parent"]]
+    assert parent["ndcg_at_10.p_holm"] == pytest.approx(result.stats["ndcg@10"]["p_holm"])
+    assert (parent["query_set"], parent["git_revision"]) == ("juspay-expectations", git_revision())
+    assert list_runs(settings, max_results=4)["run_id"].tolist() == runs["run_id"].tolist()[:4]
+
+
+def test_listing_never_creates_a_store(logged, tmp_path):
+    home = tmp_path / "never-used"
+    empty = list_runs(load_settings(home=home, demo=False))
+    assert empty.empty and list(empty.columns) == RUN_COLUMNS and not home.exists()
+    settings, _, _ = logged
+    assert list_runs(settings, experiment="fusion-tuning").empty  # a store without that experiment
+
+
+def test_failed_logging_marks_the_runs_failed(result, tmp_path, monkeypatch):
+    import sherlock.experiment_mlflow as module
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    settings = load_settings(home=tmp_path, demo=False)
+    monkeypatch.setattr(module, "plot_deltas", broken)
+    before = dict(result.mlflow_run_ids)
+    with pytest.raises(RuntimeError, match="disk full"):
+        log_ab(result, settings)
+    runs = list_runs(settings)
+    assert len(runs) == 3 and set(runs["status"]) == {"FAILED"} and result.mlflow_run_ids == before
+
+
+@pytest.mark.parametrize(("uri", "local"), [("sqlite:////tmp/home/mlflow.db", True), ("sqlite:///mlflow.db", True),
+                                            ("file:///tmp/mlruns", True), ("/tmp/mlruns", True),
+                                            ("http://127.0.0.1:5000", False), ("https://mlflow.example.com", False)])
+def test_only_a_local_store_gets_the_workspace_artifact_folder(uri, local):
+    assert local_store(uri) is local
+
+
+def test_a_server_experiment_leaves_artifacts_to_the_server(tmp_path):
+    created = {}
+
+    class Client:  # records what experiment_id asks of the client
+        def get_experiment_by_name(self, name):
+            return None
+
+        def create_experiment(self, name, artifact_location=None):
+            created.update(name=name, artifact_location=artifact_location)
+            return "1"
+
+    settings = load_settings(home=tmp_path / "home", demo=False, mlflow_tracking_uri="http://127.0.0.1:5000")
+    assert experiment_id(Client(), settings, "x") == "1" and created == {"name": "x", "artifact_location": None}
+    assert not settings.artifacts_path.exists()
+
+
+# -- a real tracking server ------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """``mlflow server`` on a free localhost port with its own SQLite store and artifact folder (proxied)."""
+    port = free_port()
+    log = (tmp_path / "mlflow-server.log").open("w")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_ENABLE_TELEMETRY": "false",
+           "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
+         f"sqlite:///{tmp_path / 's.db'}", "--artifacts-destination", str(tmp_path / "art"), "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.time() > deadline:
+                pytest.fail(f"mlflow server did not come up: {(tmp_path / 'mlflow-server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url, tmp_path / "art"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+        log.close()
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_logging_to_and_reading_from_an_mlflow_server(result, mlflow_server, tmp_path, capsys):
+    url, served_artifacts = mlflow_server
+    settings = load_settings(home=tmp_path / "home", demo=False, mlflow_tracking_uri=url)
+    ids = log_ab(result, settings)
+    assert "View run" not in capsys.readouterr().out  # the client's links would corrupt `sherlock ab --json`
+    runs = list_runs(settings)
+    assert set(runs["run_id"]) == set(ids.values()) and set(runs["status"]) == {"FINISHED"}
+    assert sorted(runs["kind"]) == ["ab-arm", "ab-arm", "ab-offline"]
+    scores, queries = arm_scores(settings, ids["b"])
+    pd.testing.assert_frame_equal(scores, result.scores["b"], check_exact=True)
+    assert queries == result.queries and run_params(settings, ids["a"])["search.fusion"] == "wsum"
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=url)
+    assert client.get_experiment_by_name("sherlock-ab").artifact_location.startswith("mlflow-artifacts:")
+    assert list(served_artifacts.rglob("per_query.csv")) and not settings.artifacts_path.exists()
