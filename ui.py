@@ -73,6 +73,44 @@ def session_id() -> str:
     return st.session_state.session_id
 
 
+# -- online A/B: the arm that serves this session ------------------------------------------------------------------
+
+def served_answerer():  # noqa: ANN201 - (sherlock.answer.Answerer, sherlock.online.Served)
+    """The answerer for this session and what it serves: under a live online experiment (``online_experiment``)
+    the session's arm, else — and for held-out sessions or a broken experiment file — the workspace's settings."""
+    from sherlock.online import serve
+    served = serve(workspace().settings, session_id())
+    if served.settings == workspace().settings:
+        return answerer(), served
+    return arm_answerer(served.experiment, served.arm, served.settings.model_dump_json(), id(workspace()),
+                        served.settings), served
+
+
+@st.cache_resource(max_entries=16)
+def arm_answerer(experiment: str, arm: str, fingerprint: str, workspace_id: int, _settings):  # noqa: ANN001, ANN201
+    """One searcher + answerer per experiment arm, shared by every session in it (keyed by the experiment, the arm,
+    its resolved settings — so an edited experiment file takes effect — and the cached workspace, which
+    :func:`reload_settings` renews)."""
+    from pydantic import SecretStr
+
+    from sherlock.answer import Answerer
+    settings = _settings
+    key = _secret("GEMINI_API_KEY") or _secret("GOOGLE_API_KEY")
+    if key and settings.gemini_api_key is None:
+        settings = settings.model_copy(update={"gemini_api_key": SecretStr(key)})
+    return Answerer(Searcher(workspace(), settings), settings=settings)
+
+
+def online_ui(served) -> None:  # noqa: ANN001 - sherlock.online.Served
+    """A sidebar caption naming the experiment and arm serving this session, or a warning when it cannot be served."""
+    if served.error:
+        st.warning(f"The online experiment is not served — answering with the workspace's settings. "
+                   f"{escape_markdown(served.error)}")
+    elif served.experiment:
+        st.sidebar.caption(f"A/B experiment **{escape_markdown(served.experiment)}** · arm "
+                           f"**{escape_markdown(served.arm)}** ({escape_markdown(served.description)})")
+
+
 # -- safe text ----------------------------------------------------------------------------------------------------
 
 def escape_markdown(text: str) -> str:
@@ -329,7 +367,7 @@ def query_set_ui(ws: Workspace) -> tuple[str, dict[str, str], dict[str, dict[str
         hint = (" This set labels the **demo corpus**, which this workspace does not hold: load it on the **Data** "
                 "page, or pick another query set." if source == "Demo labelled set" else "")
         st.warning(f"None of the {len(qrels):,} labelled queries has a relevant incident in this workspace "
-                   f"({len(ids):,} incidents), so there is nothing to tune against.{hint}")
+                   f"({len(ids):,} incidents), so there is nothing to evaluate against.{hint}")
         return None
     st.caption(f"{len(usable):,} of {len(queries):,} queries usable · {len(judged_ids - ids):,} judged ids not in "
                f"this workspace (ignored) · {len(set(qrels) - set(queries)):,} judgements for unknown queries "
@@ -341,3 +379,159 @@ def reload_settings() -> None:
     """Drop the cached workspace, searcher and answerer so the next call reads ``sherlock.toml`` again."""
     for cached in (workspace, searcher, answerer):
         cached.clear()
+
+
+# -- experiments: offline A/B runs in MLflow, one comparison view, variant pickers, the online experiment ----------
+
+@st.cache_data(ttl=60, show_spinner="Reading the A/B runs from MLflow…", max_entries=8)
+def ab_runs_frame(home: str, tracking_uri: str, _settings):  # noqa: ANN001, ANN201 - Settings in, DataFrame out
+    """Every offline A/B run (parents and arms) in ``tracking_uri``, newest first (``list_runs``); cached for a
+    minute per workspace and store, and cleared (``ab_runs_frame.clear()``) after the page logs a new A/B."""
+    from sherlock.experiment_mlflow import list_runs
+    return list_runs(_settings)
+
+
+def ab_runs(settings):  # noqa: ANN001, ANN201 - Settings in, DataFrame out
+    """:func:`ab_runs_frame` for ``settings``; when the store cannot be read, an ``st.error`` saying so and an empty
+    frame (the page then shows how to start)."""
+    try:
+        return ab_runs_frame(str(settings.home), settings.tracking_uri, settings)
+    except Exception as error:  # noqa: BLE001 - MLflow raises many types; the page must still open
+        import pandas as pd
+
+        from sherlock.experiment_mlflow import RUN_COLUMNS
+        st.error(f"The MLflow store {settings.tracking_uri} cannot be read: {escape_markdown(str(error))}")
+        return pd.DataFrame(columns=RUN_COLUMNS)
+
+
+@st.cache_data(show_spinner="Comparing the two arms…", max_entries=32)
+def arm_comparison(tracking_uri: str, run_a: str, run_b: str, _settings):  # noqa: ANN001, ANN201
+    """Two arm runs compared again from their logged per-query scores, on the queries both hold, with the
+    resamples, seed and alpha of arm A's A/B (so the arms of one A/B reproduce its logged statistics). Returns
+    ``(stats, per_query)``; ``ValueError`` when a run has no scores or the two share fewer than two queries.
+    Logged runs never change, so the result is cached without expiry."""
+    from sherlock.experiment import compare_scores
+    from sherlock.experiment_charts import paired_per_query
+    from sherlock.experiment_mlflow import arm_scores, run_params
+    (a, queries_a), (b, queries_b) = arm_scores(_settings, run_a), arm_scores(_settings, run_b)
+    parent = run_params(_settings, run_a)["parent_run_id"]
+    params = run_params(_settings, parent) if parent else {}
+    metrics = [metric for metric in a.columns if metric in b.columns]
+    stats = compare_scores(a, b, metrics, resamples=int(params.get("resamples", 10_000)),
+                           seed=int(params.get("seed", 0)), alpha=float(params.get("alpha", 0.05)))
+    return stats, paired_per_query(a, b, {**queries_b, **queries_a}, metrics)
+
+
+def arm_pair_ui(runs) -> tuple[str, str] | None:  # noqa: ANN001 - the list_runs DataFrame
+    """Two arm runs to compare, A then B; the default is the two arms of the newest A/B, but any two can be picked
+    (each labelled with its variant, its A/B and when it ran). ``None`` when fewer than two arms are logged."""
+    arms = runs[runs["kind"] == "ab-arm"]
+    if len(arms) < 2:
+        return None
+    parents = runs[runs["kind"] == "ab-offline"]
+    names = dict(zip(parents["run_id"], parents["name"], strict=True))
+    labels = {row.run_id: f"{row.variant or row.name} · arm {str(row.arm).upper()} of "
+                          f"{names.get(row.parent_run_id, 'an unknown A/B')} · {row.start_time:%Y-%m-%d %H:%M} · "
+                          f"{row.run_id[:8]}" for row in arms.itertuples(index=False)}
+    options = list(arms["run_id"])
+    newest = parents["run_id"].iloc[0] if len(parents) else ""
+    pair = {row.arm: row.run_id for row in arms[arms["parent_run_id"] == newest].itertuples(index=False)}
+    default_a, default_b = pair.get("a", options[1]), pair.get("b", options[0])
+    left, right = st.columns(2)
+    # keyed by the newest A/B: a new one logged here becomes the default pick
+    run_a = left.selectbox("Arm A (baseline)", options, index=options.index(default_a), format_func=labels.get,
+                           key=f"arm-a-{newest}")
+    run_b = right.selectbox("Arm B (compared with A)", options, index=options.index(default_b),
+                            format_func=labels.get, key=f"arm-b-{newest}")
+    return run_a, run_b
+
+
+P_FORMAT = "%.3g"
+
+
+def ab_comparison_ui(stats: dict, per_query, names: tuple[str, str], key: str) -> None:  # noqa: ANN001 - DataFrame
+    """One A/B comparison: the metric table (A, B, B − A with its 95% CI, four p-values, Cohen's d, Holm p and a
+    significance mark), wins/ties/losses, the per-query differences and A against B for a chosen metric, and the
+    per-query table as CSV. ``names`` are the arms' variant names; ``key`` keeps widgets of two views apart."""
+    from sherlock import experiment_charts as charts
+    a, b = (escape_markdown(name) for name in names)
+    st.markdown(f"**A** = {a} · **B** = {b} · {len(per_query):,} queries")
+    numbers = {column: st.column_config.NumberColumn(format="%.4f") for column in ("A", "B", "B − A", "Cohen's d")}
+    p_values = {column: st.column_config.NumberColumn(format=P_FORMAT)
+                for column in (*charts.P_VALUES.values(), "Holm p")}
+    st.dataframe(charts.stats_table(stats), hide_index=True, column_config=numbers | p_values)
+    st.caption("B − A > 0: B ranks better. 95% CI: BCa bootstrap of the mean difference over queries. Significance: "
+               "the paired randomisation test's p, Holm-adjusted across the metrics (the t, Wilcoxon and Welch "
+               "p-values are shown beside it). Cohen's d: mean difference over the spread of the differences.")
+    metric = st.selectbox("Metric for the tiles and charts", list(stats), key=f"{key}-metric")
+    entry = stats[metric]
+    for column, (label, value) in zip(st.columns(3), ((f"B better ({b})", entry["wins"]), ("Ties", entry["ties"]),
+                                                       (f"A better ({a})", entry["losses"])), strict=True):
+        column.metric(label, f"{value:,}", help=f"queries where {metric} of B is higher, equal or lower than A's")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.delta_histogram(per_query, metric, names), key=f"{key}-histogram")
+    right.plotly_chart(charts.arm_scatter(per_query, metric, names), key=f"{key}-scatter")
+    table_with_download(per_query, f"{key}-per-query")
+
+
+def variant_picker_ui(label: str, experiments_dir, default: str, key: str):  # noqa: ANN001, ANN201 - Path; Variant
+    """Pick an A/B arm: ``workspace`` (this workspace's settings) or a variant file of ``experiments_dir``, with
+    what it sets underneath. Returns the variant, or ``None`` after an ``st.error`` when its file is invalid."""
+    from sherlock.variants import default_variant, list_variants, load_variant
+    files = {path.stem: path for path in list_variants(experiments_dir)}
+    options = ["workspace", *files]
+    choice = st.selectbox(label, options, index=options.index(default) if default in options else 0, key=key)
+    try:
+        variant = default_variant() if choice == "workspace" else load_variant(files[choice])
+    except ValueError as error:
+        st.error(f"This variant cannot be used: {escape_markdown(str(error))}")
+        return None
+    st.caption(escape_markdown(variant.describe()))
+    return variant
+
+
+def online_experiment_ui(settings) -> None:  # noqa: ANN001 - sherlock.config.Settings
+    """The live online experiment (``settings.online_experiment``): its arms and split, each arm's helpful rate
+    with its interval, each arm against the control, and a button that logs the analysis to MLflow; a how-to when
+    none is set, an ``st.error`` naming the file and line when its file is invalid."""
+    from sherlock import experiment_charts as charts
+    from sherlock.online import analyse, load_online
+    if not settings.online_experiment:
+        st.info("No online experiment is running. To split chat sessions between two search settings and compare "
+                "their thumbs up/down, set `online_experiment = \"fusion-online\"` in "
+                f"`{settings.home / 'sherlock.toml'}` (or `SHERLOCK_ONLINE_EXPERIMENT=fusion-online`) and restart "
+                f"the app; the example is `{settings.experiments_dir / 'fusion-online.toml'}`.")
+        return
+    try:
+        experiment = load_online(settings.online_experiment, settings)
+    except (OSError, ValueError) as error:
+        st.error(f"The online experiment cannot be read: {escape_markdown(str(error))}")
+        return
+    result = analyse(experiment, feedback_store())
+    summary = result.as_dict()
+    st.markdown(f"**{escape_markdown(experiment.name)}** · control **{escape_markdown(experiment.control)}** · "
+                f"holdout {experiment.holdout:.0%} · split "
+                + ", ".join(f"{escape_markdown(arm)} {share:.0%}" for arm, share in experiment.split.items())
+                + f" · `{experiment.path}`")
+    st.dataframe(charts.online_arms_table(summary, experiment), hide_index=True,
+                 column_config={"share": st.column_config.NumberColumn(format="percent"),
+                                "helpful rate": st.column_config.NumberColumn(format="percent")})
+    for note in summary.get("notes", []):
+        st.caption(escape_markdown(note))
+    if any(arm["rate"] is not None for arm in summary["variants"].values()):
+        st.plotly_chart(charts.online_rates(summary), key="online-rates")
+    if any(comparison["p"] is not None for comparison in summary["comparisons"].values()):
+        st.dataframe(charts.online_comparisons_table(summary), hide_index=True,
+                     column_config={"diff": st.column_config.NumberColumn(format="percent"),
+                                    "p": st.column_config.NumberColumn(format=P_FORMAT),
+                                    "Holm p": st.column_config.NumberColumn(format=P_FORMAT)})
+    st.caption("Unit: one thumbs up or down on an answer. Votes from one session are not independent, so with few "
+               "sessions the intervals are optimistic.")
+    if st.button("Log to MLflow", key="online-log"):
+        from sherlock.online_mlflow import MLFLOW_EXPERIMENT, log_online
+        try:
+            run_id = log_online(result, settings)
+        except Exception as error:  # noqa: BLE001 - the analysis above stays valid whatever the store says
+            st.error(f"The analysis could not be logged to MLflow: {escape_markdown(str(error))}")
+        else:
+            st.success(f"Logged as run `{run_id}` of the `{MLFLOW_EXPERIMENT}` experiment in {settings.tracking_uri}.")

@@ -6,9 +6,12 @@ import ui
 
 ws = ui.workspace()
 filters, k = ui.search_sidebar_ui(ws)
+answerer, served = ui.served_answerer()
+ui.online_ui(served)
 st.title("💬 Chat search")
 st.caption("Describe a symptom, paste an error, or give a ticket id such as JSP-1052. Every claim cites an incident.")
 history = st.session_state.setdefault("chat_history", [])
+arms = st.session_state.setdefault("chat_arms", {})  # answer index → (experiment, arm) that served it
 
 
 def render(answer, index: int) -> None:
@@ -30,9 +33,11 @@ def render(answer, index: int) -> None:
                          and response.strategy == "hybrid")
     sent = ui.feedback_ui(str(index), [hit.id for hit in (response.results if response else [])])
     if sent:
+        experiment, arm = arms.get(index, (None, None))
         ui.feedback_store().record(answer.question, [h.id for h in response.results] if response else [],
                                    sent["helpful"], sent["right_id"], settings=response.settings if response else None,
-                                   provider=answer.provider, session_id=ui.session_id())
+                                   provider=answer.provider, session_id=ui.session_id(), variant=arm,
+                                   experiment=experiment)
         st.toast("Thanks — feedback saved to the workspace.")
 
 
@@ -49,8 +54,9 @@ if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-10
         st.text(question)
     with st.chat_message("assistant"):
         with st.spinner("Searching past incidents…"):
-            answer = ui.answerer().ask(question, k=k, filters=filters)
+            answer = answerer.ask(question, k=k, filters=filters)
         st.write_stream(ui.stream_words(ui.escape_markdown(answer.answer)))
+        arms[len(history)] = (served.experiment, served.arm)
         history.append(answer)
         st.rerun()
 elif not history:

@@ -198,6 +198,7 @@ def quiet_telemetry() -> None:
         "ORT_DISABLE_TELEMETRY": "1",
         "MLFLOW_ENABLE_TELEMETRY": "false",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # no download bars on stderr (CLI, notebooks, server log)
         "DO_NOT_TRACK": "1",
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",

@@ -92,8 +92,33 @@ def juspay_home(tmp_path_factory, models_seed) -> Path:
     return home
 
 
+# two offline A/Bs on the original SherlockAI's labelled cases, logged to the workspace's MLflow store (the newest,
+# baseline vs dense-only, is the Experiments page's default comparison)
+AB_SCRIPT = """
+import sys
+from sherlock.config import load_settings
+from sherlock.experiment import run_offline
+from sherlock.experiment_mlflow import log_ab
+from sherlock.variants import load_variant, parse_variant
+from sherlock.workspace import Workspace
+from tests.test_tune import QRELS, QUERIES
+workspace = Workspace(load_settings(home=sys.argv[1], demo=False))
+baseline = load_variant(workspace.settings.experiments_dir / "baseline.toml")
+for variant in (load_variant(workspace.settings.experiments_dir / "rrf.toml"),
+                parse_variant("description = 'MiniLM alone'\\n[search]\\nweights = [1, 0, 0]\\n", name="dense-only")):
+    log_ab(run_offline(workspace, baseline, variant, QUERIES, QRELS, query_set="original cases"), workspace.settings)
+"""
+
+
 @pytest.fixture(scope="module")
-def app_url(juspay_home, tmp_path_factory) -> str:
+def ab_runs(juspay_home) -> Path:
+    """The browser home with two offline A/Bs logged (by a separate process, like the incidents)."""
+    subprocess.run([sys.executable, "-c", AB_SCRIPT, str(juspay_home)], cwd=ROOT, check=True, timeout=300)
+    return juspay_home
+
+
+@pytest.fixture(scope="module")
+def app_url(juspay_home, ab_runs, tmp_path_factory) -> str:
     """``streamlit run app.py`` on a free port over ``juspay_home``; stopped (by pid) after the module's tests."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
@@ -222,6 +247,9 @@ def test_every_page_opens_without_an_exception(page, app_url, screenshots, name,
     if name == "overview":
         metrics = " ".join(page.get_by_test_id("stMetric").all_inner_texts())
         assert "77" in metrics, metrics  # the original SherlockAI's 77 incidents
+    if name == "experiments":  # the newest A/B's arms are compared: win/tie/loss tiles and both charts are drawn
+        assert "B better (dense-only)" in " ".join(page.get_by_test_id("stMetric").all_inner_texts())
+        assert page.locator(".js-plotly-plot").count() >= 2
     if name != "chat":  # the chat page is shot after its answers, below
         assert save_screenshot(page, name, screenshots).stat().st_size > 10_000
 
