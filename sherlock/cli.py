@@ -393,13 +393,14 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from sherlock.experiment import check_metrics, run_offline
     from sherlock.experiment_mlflow import log_ab, report
     from sherlock.tune_report import load_query_set, restrict, tqdm_progress
+    from sherlock.variants import resolve_variant
     metrics = check_metrics(args.metrics)
     if not 0 < args.alpha < 1 or args.resamples < 1:
         raise ValueError(f"--alpha must lie strictly between 0 and 1 and --resamples be >= 1 (got {args.alpha}, "
                          f"{args.resamples})")
     loaded = load_query_set(args.queries, args.qrels, args.demo)
     workspace = _workspace(args)
-    arms = [_variant(spec, workspace.settings) for spec in (args.a, args.b)]
+    arms = [resolve_variant(spec, workspace.settings.experiments_dir) for spec in (args.a, args.b)]
     for arm in arms:
         arm.settings(workspace.settings)  # an override the workspace cannot take fails here, before any scoring
     _ready(workspace)
@@ -422,21 +423,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
         result.seconds["mlflow"] = round(time.perf_counter() - started, 3)
     _print_json(result.as_dict()) if args.json else print(report(result, workspace.settings))
     return 0
-
-
-def _variant(spec: str, settings: Any) -> Any:
-    """``workspace`` (the workspace's own settings), a variant file, or NAME for ``experiments_dir/NAME.toml``."""
-    from sherlock.variants import default_variant, list_variants, load_variant
-    given = Path(spec).expanduser()
-    named = settings.experiments_dir / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
-    if spec == "workspace":
-        return default_variant()
-    for candidate in (given, named):
-        if candidate.is_file():
-            return load_variant(candidate)
-    available = ", ".join(path.stem for path in list_variants(settings.experiments_dir)) or "none"
-    raise ValueError(f"no variant {spec!r}: neither {given} nor {named} exists; use a variant file, 'workspace', or "
-                     f"one of {settings.experiments_dir}: {available}")
 
 
 def cmd_ab_online(args: argparse.Namespace) -> int:

@@ -247,7 +247,8 @@ def report(result: ABResult, settings: Settings) -> str:
     ids = result.mlflow_run_ids
     if ids:
         lines += [f"MLflow: parent run {ids['parent']}, arm A {ids['a']}, arm B {ids['b']} at {settings.tracking_uri}",
-                  "  see them: " + (f"mlflow ui --backend-store-uri {settings.tracking_uri}"
+                  "  see them: " + ("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri "
+                                    f"{settings.tracking_uri}"
                                     if local_store(settings.tracking_uri) else f"open {settings.tracking_uri}")]
     return "\n".join(lines)
 

@@ -205,6 +205,20 @@ def load_variant(path: str | Path) -> Variant:
     return variant
 
 
+def resolve_variant(spec: str, directory: str | Path) -> Variant:
+    """``workspace`` (the workspace's own settings), a variant file, or NAME for ``directory/NAME.toml``."""
+    if spec == "workspace":
+        return default_variant()
+    given = Path(spec).expanduser()
+    named = Path(directory) / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
+    for candidate in (given, named):
+        if candidate.is_file():
+            return load_variant(candidate)
+    available = ", ".join(path.stem for path in list_variants(directory)) or "none"
+    raise ValueError(f"no variant {spec!r}: neither {given} nor {named} exists; use a variant file, 'workspace', or "
+                     f"one of {directory}: {available}")
+
+
 def list_variants(directory: str | Path) -> list[Path]:
     """The variant files in ``directory`` (``*.toml`` without an ``[online]`` table), sorted by name."""
     folder = Path(directory)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_tuning import FEEDBACK
+from tests.test_app_tuning import with_feedback  # noqa: F401 - a fixture: the Chat feedback query set
 from tests.test_tune import QRELS, QUERIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,19 +48,6 @@ def logged(settings, juspay_workspace):
                          load_variant(EXPERIMENTS / "rrf.toml"), QUERIES, QRELS, resamples=2000, query_set="original")
     log_ab(result, settings)
     return result
-
-
-@pytest.fixture
-def with_feedback(juspay_workspace):
-    """"The right incident was …" for five queries: the Chat feedback query set (rows are added once; the shared
-    workspace's other tests read the same ones)."""
-    from sherlock.feedback import FeedbackStore
-    store = FeedbackStore(juspay_workspace.settings.feedback_path)
-    known = {record.query for record in store.records()}
-    for query, right_id in FEEDBACK.items():
-        if query not in known:
-            store.record(query, [], None, right_id)
-    store.close()
 
 
 def text_of(elements) -> str:  # noqa: ANN001 - a sequence of AppTest elements

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.variants import default_variant, list_variants, load_variant, parse_variant
+from sherlock.variants import default_variant, list_variants, load_variant, parse_variant, resolve_variant
 
 EXPERIMENTS = PROJECT_ROOT / "experiments"
 
@@ -113,3 +113,13 @@ def test_the_shipped_variants_load_and_online_files_are_not_variants(base, tmp_p
     assert [p.name for p in list_variants(tmp_path)] == ["a.toml"]
     assert list_variants(tmp_path / "nowhere") == []
     assert Path(load_variant(tmp_path / "a.toml").path).name == "a.toml"
+
+
+def test_variants_resolve_by_workspace_name_or_path(tmp_path):
+    (tmp_path / "fast.toml").write_text("[search]\ncandidates = 20\n")
+    assert resolve_variant("workspace", tmp_path).overrides() == {}
+    assert resolve_variant("fast", tmp_path).search.candidates == 20
+    assert resolve_variant(str(tmp_path / "fast.toml"), EXPERIMENTS).name == "fast"
+    assert resolve_variant("rrf", EXPERIMENTS).search.fusion == "rrf"
+    with pytest.raises(ValueError, match=r"no variant 'slow'.*one of .*: fast"):
+        resolve_variant("slow", tmp_path)
