@@ -109,12 +109,55 @@ def bench_list_runs(count: int) -> None:
             rows = len(runs)
         if list(runs.columns[:len(RUN_COLUMNS)]) != RUN_COLUMNS:
             raise SystemExit("list_runs returned unexpected columns")
+        page = page_render_seconds(Path(tmp))
     print(f"\nMLflow listing: {count} runs (parents and arms of {-(-count // 3)} comparisons) in a temporary SQLite "
           f"store (created with log_batch in {created:.1f} s)")
     print(table([["measure", "seconds", "target"],
                  [f"list_runs: {rows} rows × {len(runs.columns)} columns (first call / best of 3)",
-                  f"{times[0]:.2f} / {min(times):.2f}", "< 2"]]))
-    print(f"target: list_runs < 2 s: {times[0]:.2f} s -> {'met' if times[0] < 2 else 'NOT met'}")
+                  f"{times[0]:.2f} / {min(times):.2f}", "< 2"],
+                 ["Overview page, first render in a fresh process (opens the workspace)", f"{page['overview']:.2f}",
+                  ""],
+                 ["Experiments page, first visit (imports MLflow and the A/B code, reads the runs)",
+                  f"{page['cold']:.2f}", ""],
+                 ["Experiments page, rerun after a new A/B (runs read again, MLflow imported)",
+                  f"{page['uncached']:.2f}", "< 2"],
+                 ["Experiments page, rerun (runs cached for a minute)", f"{page['cached']:.2f}", ""]]))
+    print(f"target: the page lists {count} runs in < 2 s: {page['uncached']:.2f} s -> "
+          f"{'met' if page['uncached'] < 2 else 'NOT met'} (first visit, imports included: {page['cold']:.2f} s)")
+
+
+PAGE_TIMING = """
+import json, sys, time
+from streamlit.testing.v1 import AppTest  # imported before the clock: a running server has streamlit loaded
+times = {}
+started = time.perf_counter()
+AppTest.from_file(sys.argv[2], default_timeout=120).run()  # the Overview opens the workspace, as in a running app
+times["overview"] = time.perf_counter() - started
+app = AppTest.from_file(sys.argv[1], default_timeout=120)
+for label in ("cold", "cached", "uncached"):
+    if label == "uncached":
+        import ui
+        ui.ab_runs_frame.clear()
+    started = time.perf_counter()
+    app.run()
+    times[label] = time.perf_counter() - started
+    if app.exception:
+        raise SystemExit(str(app.exception[0].value))
+print(json.dumps(times))
+"""
+
+
+def page_render_seconds(home: Path) -> dict[str, float]:
+    """The Experiments page rendered by AppTest in a fresh process over ``home``'s runs, after the Overview has opened
+    the workspace: the first visit (MLflow and the A/B modules imported, runs read), a rerun with the runs cached,
+    and one with the cache cleared (as after a new A/B)."""
+    env = {**os.environ, "SHERLOCK_HOME": str(home), "SHERLOCK_DEMO": "false", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", PAGE_TIMING, str(ROOT / "pages" / "experiments.py"),
+                           str(ROOT / "pages" / "home.py")], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=600)
+    if done.returncode:
+        raise SystemExit(f"the Experiments page failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
