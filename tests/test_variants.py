@@ -123,3 +123,13 @@ def test_variants_resolve_by_workspace_name_or_path(tmp_path):
     assert resolve_variant("rrf", EXPERIMENTS).search.fusion == "rrf"
     with pytest.raises(ValueError, match=r"no variant 'slow'.*one of .*: fast"):
         resolve_variant("slow", tmp_path)
+
+
+def test_the_documented_variant_example_is_valid(base):
+    """experiments/README.md's full example sets every key, and parses."""
+    text = (EXPERIMENTS / "README.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n")[1].split("```")[0]
+    variant = parse_variant(example, source="experiments/README.md")
+    assert variant.name == "rrf" and variant.settings(base).fusion == "rrf"
+    assert set(variant.search.model_dump(exclude_none=True)) == set(type(variant.search).model_fields)
+    assert set(variant.answer.model_dump(exclude_none=True)) == set(type(variant.answer).model_fields)
