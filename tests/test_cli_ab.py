@@ -17,7 +17,8 @@ from sherlock.cli import main
 from sherlock.config import load_settings
 from sherlock.experiment_mlflow import arm_scores, list_runs
 from tests.conftest import JUSPAY
-from tests.test_tune import LABELLED, QRELS, QUERIES
+from tests.test_cli_tune import files, run, run_json  # noqa: F401 - the same query-set files and runner
+from tests.test_tune import QUERIES
 
 FAST = ["--resamples", "2000"]
 STAT_KEYS = {"a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "cohens_d", "p_holm",
@@ -34,36 +35,9 @@ def home(tmp_path_factory, models_seed):
     return home
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ab-query-sets")
-    labelled = folder / "labelled.jsonl"
-    labelled.write_text("".join(json.dumps({"id": c["id"], "query": c["query"], "relevant": QRELS[c["id"]]}) + "\n"
-                                for c in LABELLED))
-    queries = folder / "queries.jsonl"
-    queries.write_text("".join(json.dumps({"_id": qid, "text": text}) + "\n" for qid, text in QUERIES.items()))
-    qrels = folder / "test.tsv"
-    qrels.write_text("query-id\tcorpus-id\tscore\n" + "".join(
-        f"{qid}\t{doc}\t{grade}\n" for qid, judged in QRELS.items() for doc, grade in judged.items()))
-    return {"labelled": labelled, "queries": queries, "qrels": qrels}
-
-
-def run(capsys, *argv):
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def test_json_contract_and_the_mlflow_runs(home, files, capsys):
     data = run_json(capsys, "--home", home, "ab", "workspace", "experiments/rrf.toml", "--queries", files["queries"],
-                    "--qrels", files["qrels"], "--json", *FAST)
+                    "--qrels", files["beir"], "--json", *FAST)
     assert set(data) == {"metrics", "wins", "ties", "losses", "primary", "variants", "queries", "params", "seconds",
                          "mlflow_run_ids"}
     assert list(data["metrics"]) == ["ndcg@10", "mrr@10", "recall@10"] and data["primary"] == "ndcg@10"
