@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sherlock.config import Settings
-from sherlock.variants import Variant, default_variant, load_variant
+from sherlock.variants import Variant, candidates, default_variant, load_variant, toml_line
 
 if TYPE_CHECKING:
     from sherlock.feedback import FeedbackRecord, FeedbackStore
@@ -153,8 +153,7 @@ def serve(settings: Settings, session_id: str) -> Served:
 
 def resolve(path_or_name: str | Path, settings: Settings) -> Path:
     """The experiment file: an existing path as given, else ``experiments_dir/NAME.toml``."""
-    given = Path(path_or_name).expanduser()
-    named = settings.experiments_dir / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
+    given, named = candidates(path_or_name, settings.experiments_dir)
     for candidate in (given, named):
         if candidate.is_file():
             return candidate
@@ -332,13 +331,5 @@ def _located(exc: ValidationError, text: str, path: Path) -> str:
 
 def _at(path: Path, text: str, table: str, key: str) -> str:
     """``path:line`` where ``key`` is set in ``[table]`` (or is the ``[table.key]`` header), else ``path``."""
-    current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$", line)
-        if header:
-            current = header.group(1).strip()
-            if current == ".".join(part for part in (table, key) if part):
-                return f"{path}:{number}"
-        elif current == table and re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
-            return f"{path}:{number}"
-    return str(path)
+    line = toml_line(text, table, key)
+    return f"{path}:{line}" if line else str(path)

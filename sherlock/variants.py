@@ -205,12 +205,17 @@ def load_variant(path: str | Path) -> Variant:
     return variant
 
 
+def candidates(spec: str | Path, directory: str | Path) -> tuple[Path, Path]:
+    """Where an experiment file named ``spec`` may be: the path as given, then ``directory/NAME.toml``."""
+    given = Path(spec).expanduser()
+    return given, Path(directory) / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
+
+
 def resolve_variant(spec: str, directory: str | Path) -> Variant:
     """``workspace`` (the workspace's own settings), a variant file, or NAME for ``directory/NAME.toml``."""
     if spec == "workspace":
         return default_variant()
-    given = Path(spec).expanduser()
-    named = Path(directory) / (given.name if given.suffix == ".toml" else f"{given.name}.toml")
+    given, named = candidates(spec, directory)
     for candidate in (given, named):
         if candidate.is_file():
             return load_variant(candidate)
@@ -237,7 +242,7 @@ def _located(exc: ValidationError, text: str, source: str) -> str:
     error = exc.errors()[0]
     where = tuple(str(part) for part in error["loc"])
     section, key = where[:-1][:1], where[-1] if where else ""
-    line = _line_of(text, section, key)
+    line = toml_line(text, ".".join(section), key)
     place = f"[{section[0]}] " if section else ""
     at = f"{source}:{line}" if line else source
     if error["type"] == "extra_forbidden":
@@ -247,18 +252,17 @@ def _located(exc: ValidationError, text: str, source: str) -> str:
     return f"{at}: {place}{key}: {message}"
 
 
-def _line_of(text: str, section: tuple[str, ...], key: str) -> int | None:
-    """The 1-based line where ``key`` is set in ``[section]`` (or at the top level), if it can be found."""
-    current: str | None = None
+def toml_line(text: str, table: str, key: str) -> int | None:
+    """The 1-based line where ``key`` is set in ``[table]`` (``""``: the top level; dotted names as written, e.g.
+    ``online.variants``), or where ``[table.key]`` opens, if it can be found — for ``file:line`` in errors."""
+    current = ""
     for number, line in enumerate(text.splitlines(), start=1):
         header = re.match(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$", line)
         if header:
             current = header.group(1).strip()
-            if not section and current == key:
+            if current == ".".join(part for part in (table, key) if part):
                 return number
-            continue
-        wanted = section[0] if section else None
-        if current == wanted and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+        elif current == table and re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
             return number
     return None
 

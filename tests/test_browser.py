@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import JUSPAY
+from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -62,12 +59,6 @@ PAGE_HEIGHT = """() => {
 TIMEOUT_MS = 90_000  # the first page of a fresh server opens the workspace and loads the ONNX model (2 slow cores)
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -124,36 +115,12 @@ def app_url(juspay_home, ab_runs, tmp_path_factory) -> str:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SHERLOCK_") and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}  # offline answers
     env.update(SHERLOCK_HOME=str(juspay_home), SHERLOCK_DEMO="false", PYTHONUNBUFFERED="1")
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy (exit code {server.poll()}); its log:\n"
-                            f"{log_path.read_text(errors='replace')[-3000:]}", pytrace=False)
-            time.sleep(0.25)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+               "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]
+    with running(command, port, tmp_path_factory.mktemp("streamlit") / "server.log", env, health="/_stcore/health",
+                 cwd=ROOT) as url:
         yield url
-    finally:
-        if server.poll() is None:
-            os.kill(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -8,31 +8,18 @@ no assertion here depends on the number of resamples.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 
 from sherlock.cli import main
 from sherlock.config import load_settings
 from sherlock.experiment_mlflow import arm_scores, list_runs
-from tests.conftest import JUSPAY
-from tests.test_cli_tune import files, run, run_json  # noqa: F401 - the same query-set files and runner
+from tests.test_cli_tune import files, home, run, run_json  # noqa: F401 - the same workspace, files, runner
 from tests.test_tune import QUERIES
 
 FAST = ["--resamples", "2000"]
 STAT_KEYS = {"a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "cohens_d", "p_holm",
              "significant", "wins", "ties", "losses"}
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory, models_seed):
-    """A workspace with the original SherlockAI incidents (as tests/test_cli_tune.py builds it)."""
-    from sherlock.workspace import Workspace
-    home = tmp_path_factory.mktemp("ab-home")
-    shutil.copytree(models_seed, home / "models", copy_function=os.link)
-    Workspace(load_settings(home=home, demo=False)).ingest([JUSPAY / "issues.json"])
-    return home
 
 
 def test_json_contract_and_the_mlflow_runs(home, files, capsys):

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +34,7 @@ from sherlock.experiment_mlflow import (
 )
 from sherlock.tune_mlflow import experiment_id, local_store
 from sherlock.variants import default_variant, load_variant, parse_variant
+from tests.servers import free_port, running
 from tests.test_tune import QRELS, QUERIES
 
 RESAMPLES = 2000
@@ -247,46 +244,17 @@ def test_a_server_experiment_leaves_artifacts_to_the_server(tmp_path):
 
 # -- a real tracking server ------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def mlflow_server(tmp_path):
     """``mlflow server`` on a free localhost port with its own SQLite store and artifact folder (proxied)."""
     port = free_port()
-    log = (tmp_path / "mlflow-server.log").open("w")
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_ENABLE_TELEMETRY": "false",
            "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
-         f"sqlite:///{tmp_path / 's.db'}", "--artifacts-destination", str(tmp_path / "art"), "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.time() > deadline:
-                pytest.fail(f"mlflow server did not come up: {(tmp_path / 'mlflow-server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
+               f"sqlite:///{tmp_path / 's.db'}", "--artifacts-destination", str(tmp_path / "art"), "--host",
+               "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with running(command, port, tmp_path / "mlflow-server.log", env, health="/health", timeout=90) as url:
         yield url, tmp_path / "art"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        log.close()
 
 
 @pytest.mark.server
