@@ -17,9 +17,9 @@ import streamlit as st
 
 from sherlock.config import load_settings
 from sherlock.schema import Incident
-from sherlock.search import Hit, Searcher
-from sherlock.store import Filters
-from sherlock.workspace import Workspace
+from sherlock.search.searcher import Hit, Searcher
+from sherlock.storage.store import Filters
+from sherlock.storage.workspace import Workspace
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:=])")
 
@@ -48,11 +48,11 @@ def _secret(name: str) -> str | None:
 
 
 @st.cache_resource
-def answerer():  # noqa: ANN201 - sherlock.answer.Answerer, imported lazily to keep page start-up light
+def answerer():  # noqa: ANN201 - sherlock.answer.answerer.Answerer, imported lazily to keep page start-up light
     """Offline extractive answers, or Gemini when a key is in the environment or in Streamlit secrets."""
     from pydantic import SecretStr
 
-    from sherlock.answer import Answerer
+    from sherlock.answer.answerer import Answerer
     settings = searcher().settings
     key = _secret("GEMINI_API_KEY") or _secret("GOOGLE_API_KEY")
     if key and settings.gemini_api_key is None:
@@ -61,8 +61,8 @@ def answerer():  # noqa: ANN201 - sherlock.answer.Answerer, imported lazily to k
 
 
 @st.cache_resource
-def feedback_store():  # noqa: ANN201 - sherlock.feedback.FeedbackStore
-    from sherlock.feedback import FeedbackStore
+def feedback_store():  # noqa: ANN201 - sherlock.storage.feedback.FeedbackStore
+    from sherlock.storage.feedback import FeedbackStore
     return FeedbackStore(workspace().settings.feedback_path)
 
 
@@ -75,10 +75,10 @@ def session_id() -> str:
 
 # -- online A/B: the arm that serves this session ------------------------------------------------------------------
 
-def served_answerer():  # noqa: ANN201 - (sherlock.answer.Answerer, sherlock.online.Served)
+def served_answerer():  # noqa: ANN201 - (sherlock.answer.answerer.Answerer, sherlock.evaluation.online_ab.Served)
     """The answerer for this session and what it serves: under a live online experiment (``online_experiment``)
     the session's arm, else — and for held-out sessions or a broken experiment file — the workspace's settings."""
-    from sherlock.online import serve
+    from sherlock.evaluation.online_ab import serve
     served = serve(workspace().settings, session_id())
     if served.settings == workspace().settings:
         return answerer(), served
@@ -93,7 +93,7 @@ def arm_answerer(experiment: str, arm: str, fingerprint: str, workspace_id: int,
     :func:`reload_settings` renews)."""
     from pydantic import SecretStr
 
-    from sherlock.answer import Answerer
+    from sherlock.answer.answerer import Answerer
     settings = _settings
     key = _secret("GEMINI_API_KEY") or _secret("GOOGLE_API_KEY")
     if key and settings.gemini_api_key is None:
@@ -101,7 +101,7 @@ def arm_answerer(experiment: str, arm: str, fingerprint: str, workspace_id: int,
     return Answerer(Searcher(workspace(), settings), settings=settings)
 
 
-def online_ui(served) -> None:  # noqa: ANN001 - sherlock.online.Served
+def online_ui(served) -> None:  # noqa: ANN001 - sherlock.evaluation.online_ab.Served
     """A sidebar caption naming the experiment and arm serving this session, or a warning when it cannot be served."""
     if served.error:
         st.warning(f"The online experiment is not served — answering with the workspace's settings. "
@@ -252,13 +252,13 @@ def corpus_frame(home: str, revision: int):  # noqa: ANN201 - pandas.DataFrame; 
 def patterns_frame(home: str, revision: int, statuses: tuple[str, ...], tags: tuple[str, ...]):  # noqa: ANN201
     """The analysed incidents frame (themes and repeats added, exclusions applied) and the exclusion counts, cached
     per store revision and exclusion rules (``home`` keys the cache per workspace)."""
-    from sherlock.patterns import analysed_frame
+    from sherlock.analytics.patterns import analysed_frame
     return analysed_frame(workspace().store.iter_incidents(), statuses, tags)
 
 
 def exclusion_rules_ui() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Sidebar: which statuses and tags leave an incident out of every metric (comma-separated)."""
-    from sherlock.analytics import DEFINITIONS, EXCLUDED_STATUSES, EXCLUDED_TAGS
+    from sherlock.analytics.frame import DEFINITIONS, EXCLUDED_STATUSES, EXCLUDED_TAGS
     with st.sidebar.expander("Exclusion rules"):
         st.caption(DEFINITIONS["excluded"])
         statuses = st.text_input("Statuses", ", ".join(EXCLUDED_STATUSES))
@@ -299,9 +299,9 @@ KPI_TILES = (("Incidents", "count", "{:,.0f}".format, "{:+,.0f}".format, "volume
 
 
 def kpi_tiles(change: dict) -> None:
-    """One metric tile per ``KPI_TILES`` entry from :func:`sherlock.analytics.compare_windows`, the change against
+    """One metric tile per ``KPI_TILES`` entry from :func:`sherlock.analytics.frame.compare_windows`, the change against
     the previous window as its delta (lower is better for all of them) and the definition as its help."""
-    from sherlock.analytics import DEFINITIONS
+    from sherlock.analytics.frame import DEFINITIONS
     for column, (label, key, value_format, delta_format, definition) in zip(st.columns(len(KPI_TILES)), KPI_TILES,
                                                                              strict=True):
         value, delta = change[key]["current"], change[key]["change"]
@@ -327,7 +327,7 @@ def query_set_ui(ws: Workspace) -> tuple[str, dict[str, str], dict[str, dict[str
     derived from chat feedback — and check it against the workspace. Returns ``(name, queries, qrels)`` restricted to
     the queries with a relevant incident in the workspace, or ``None`` after saying why there is nothing to use."""
     from sherlock.config import DEMO_DIR
-    from sherlock.evaluate import read_labelled_queries, read_qrels, read_queries
+    from sherlock.evaluation.metrics import read_labelled_queries, read_qrels, read_queries
     source = st.radio("Query set", QUERY_SETS, horizontal=True, key="query_set_source")
     try:
         if source == "Demo labelled set":
@@ -387,7 +387,7 @@ def reload_settings() -> None:
 def ab_runs_frame(home: str, tracking_uri: str, _settings):  # noqa: ANN001, ANN201 - Settings in, DataFrame out
     """Every offline A/B run (parents and arms) in ``tracking_uri``, newest first (``list_runs``); cached for a
     minute per workspace and store, and cleared (``ab_runs_frame.clear()``) after the page logs a new A/B."""
-    from sherlock.experiment_mlflow import list_runs
+    from sherlock.evaluation.offline_ab_mlflow import list_runs
     return list_runs(_settings)
 
 
@@ -399,7 +399,7 @@ def ab_runs(settings):  # noqa: ANN001, ANN201 - Settings in, DataFrame out
     except Exception as error:  # noqa: BLE001 - MLflow raises many types; the page must still open
         import pandas as pd
 
-        from sherlock.experiment_mlflow import RUN_COLUMNS
+        from sherlock.evaluation.offline_ab_mlflow import RUN_COLUMNS
         st.error(f"The MLflow store {settings.tracking_uri} cannot be read: {escape_markdown(str(error))}")
         return pd.DataFrame(columns=RUN_COLUMNS)
 
@@ -410,9 +410,9 @@ def arm_comparison(tracking_uri: str, run_a: str, run_b: str, _settings):  # noq
     resamples, seed and alpha of arm A's A/B (so the arms of one A/B reproduce its logged statistics). Returns
     ``(stats, per_query)``; ``ValueError`` when a run has no scores or the two share fewer than two queries.
     Logged runs never change, so the result is cached without expiry."""
-    from sherlock.experiment import compare_scores
-    from sherlock.experiment_charts import paired_per_query
-    from sherlock.experiment_mlflow import arm_scores, run_params
+    from sherlock.evaluation.offline_ab import compare_scores
+    from sherlock.plots.experiments import paired_per_query
+    from sherlock.evaluation.offline_ab_mlflow import arm_scores, run_params
     (a, queries_a), (b, queries_b) = arm_scores(_settings, run_a), arm_scores(_settings, run_b)
     parent = run_params(_settings, run_a)["parent_run_id"]
     params = run_params(_settings, parent) if parent else {}
@@ -453,7 +453,7 @@ def ab_comparison_ui(stats: dict, per_query, names: tuple[str, str], key: str) -
     """One A/B comparison: the metric table (A, B, B − A with its 95% CI, four p-values, Cohen's d, Holm p and a
     significance mark), wins/ties/losses, the per-query differences and A against B for a chosen metric, and the
     per-query table as CSV. ``names`` are the arms' variant names; ``key`` keeps widgets of two views apart."""
-    from sherlock import experiment_charts as charts
+    from sherlock.plots import experiments as charts
     a, b = (escape_markdown(name) for name in names)
     st.markdown(f"**A** = {a} · **B** = {b} · {len(per_query):,} queries")
     numbers = {column: st.column_config.NumberColumn(format="%.4f") for column in ("A", "B", "B − A", "Cohen's d")}
@@ -477,7 +477,7 @@ def ab_comparison_ui(stats: dict, per_query, names: tuple[str, str], key: str) -
 def variant_picker_ui(label: str, experiments_dir, default: str, key: str):  # noqa: ANN001, ANN201 - Path; Variant
     """Pick an A/B arm: ``workspace`` (this workspace's settings) or a variant file of ``experiments_dir``, with
     what it sets underneath. Returns the variant, or ``None`` after an ``st.error`` when its file is invalid."""
-    from sherlock.variants import default_variant, list_variants, load_variant
+    from sherlock.evaluation.variants import default_variant, list_variants, load_variant
     files = {path.stem: path for path in list_variants(experiments_dir)}
     options = ["workspace", *files]
     choice = st.selectbox(label, options, index=options.index(default) if default in options else 0, key=key)
@@ -494,8 +494,8 @@ def online_experiment_ui(settings) -> None:  # noqa: ANN001 - sherlock.config.Se
     """The live online experiment (``settings.online_experiment``): its arms and split, each arm's helpful rate
     with its interval, each arm against the control, and a button that logs the analysis to MLflow; a how-to when
     none is set, an ``st.error`` naming the file and line when its file is invalid."""
-    from sherlock import experiment_charts as charts
-    from sherlock.online import analyse, load_online
+    from sherlock.plots import experiments as charts
+    from sherlock.evaluation.online_ab import analyse, load_online
     if not settings.online_experiment:
         st.info("No online experiment is running. To split chat sessions between two search settings and compare "
                 "their thumbs up/down, set `online_experiment = \"fusion-online\"` in "
@@ -528,7 +528,7 @@ def online_experiment_ui(settings) -> None:  # noqa: ANN001 - sherlock.config.Se
     st.caption("Unit: one thumbs up or down on an answer. Votes from one session are not independent, so with few "
                "sessions the intervals are optimistic.")
     if st.button("Log to MLflow", key="online-log"):
-        from sherlock.online_mlflow import MLFLOW_EXPERIMENT, log_online
+        from sherlock.evaluation.online_ab_mlflow import MLFLOW_EXPERIMENT, log_online
         try:
             run_id = log_online(result, settings)
         except Exception as error:  # noqa: BLE001 - the analysis above stays valid whatever the store says

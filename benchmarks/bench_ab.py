@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from sherlock.config import load_settings, quiet_telemetry
-from sherlock.experiment_mlflow import EXPERIMENT, RUN_COLUMNS, list_runs, metric_key
-from sherlock.tune_mlflow import _quiet_store_setup, experiment_id
+from sherlock.evaluation.offline_ab_mlflow import EXPERIMENT, RUN_COLUMNS, list_runs, metric_key
+from sherlock.evaluation.tuning_mlflow import _quiet_store_setup, experiment_id
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

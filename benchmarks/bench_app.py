@@ -36,11 +36,11 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from sherlock.answer import Answerer
+    from sherlock.answer.answerer import Answerer
     from sherlock.config import load_settings
-    from sherlock.demo import load_demo_queries
-    from sherlock.search import Searcher
-    from sherlock.workspace import Workspace
+    from sherlock.storage.demo import load_demo_queries
+    from sherlock.search.searcher import Searcher
+    from sherlock.storage.workspace import Workspace
 
     renders = []
     for _ in range(3):  # the first run loads the workspace and model; the later ones find them cached

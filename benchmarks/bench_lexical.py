@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_lexical.py [--docs 100000] [--rank-bm25-queries 20]
 
 (a) Quality: nDCG@10 on the 323 NFCorpus test queries, title + text indexed as one field, scored with
-    ``sherlock.evaluate`` (ranx shown alongside as a cross-check). Anserini's BM25 flat baseline (Lucene, k1=0.9,
+    ``sherlock.evaluation.metrics`` (ranx shown alongside as a cross-check). Anserini's BM25 flat baseline (Lucene, k1=0.9,
     b=0.4, Porter stemming) scores 0.3218; the target is within 0.01 of it.
 (b) Speed: a synthetic corpus of ``--docs`` short incident-like documents (an NFCorpus title, repeated as the title
     field weight does, plus a ~50-word window of an NFCorpus abstract), queried with the NFCorpus test queries.
@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sherlock.evaluate import evaluate, read_qrels, read_queries  # noqa: E402
+from sherlock.evaluation.metrics import evaluate, read_qrels, read_queries  # noqa: E402
 from sherlock.retrievers.base import weighted_text  # noqa: E402
 from sherlock.retrievers.bm25 import BM25Retriever  # noqa: E402
 from sherlock.retrievers.tfidf import TfidfRetriever  # noqa: E402
@@ -75,7 +75,7 @@ def quality(corpus: list[dict]) -> list[tuple[str, str, str]]:
         rows.append((label, f"{ours:.4f}", "-" if cross is None else f"{cross:.4f}"))
     print(f"\n(a) NFCorpus: {len(corpus)} docs, {len(test_ids)} test queries; Anserini BM25 flat nDCG@10 = "
           f"{ANSERINI_FLAT_NDCG10}")
-    table(["system", "nDCG@10 (sherlock.evaluate)", "nDCG@10 (ranx)"], rows)
+    table(["system", "nDCG@10 (sherlock.evaluation.metrics)", "nDCG@10 (ranx)"], rows)
     return rows
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_patterns.py [--n 100000] [--demo-home benchmarks/results/demo-home]
 
 Targets (issue #6): the `sherlock patterns` computation on 100k incidents < 5 s — incidents generated in memory with
-sherlock.demo.generate_incidents (no ingest, no embedding; reading them back from SQLite is timed separately for
+tools.demo.generator.generate_incidents (no ingest, no embedding; reading them back from SQLite is timed separately for
 reference) — and the page's first render < 3 s on the demo corpus, with AppTest. The demo workspace is kept under
 benchmarks/results/ (git-ignored) and built with the demo corpus when missing.
 """
@@ -32,10 +32,12 @@ def timed(rows: list[Row], name: str, function, *args, note: str = "", **kwargs)
 
 def bench_report(n: int) -> tuple[list[Row], float]:
     """Each step of the report on ``n`` incidents, then the whole report end to end (what the target is about)."""
-    from sherlock import analytics, themes
-    from sherlock.spikes import find_spikes
-    from sherlock.demo import active_spikes, generate_incidents
-    from sherlock.patterns import patterns_report
+    from sherlock.analytics import frame as analytics
+    from sherlock.analytics import themes
+    from sherlock.analytics.spikes import find_spikes
+    from sherlock.storage.demo import active_spikes
+    from tools.demo.generator import generate_incidents
+    from sherlock.analytics.patterns import patterns_report
 
     print(f"generating {n:,} incidents …", flush=True)
     incidents = generate_incidents(n=n)
@@ -63,8 +65,8 @@ def bench_report(n: int) -> tuple[list[Row], float]:
 
 def bench_store_read(n: int, tmp: Path) -> tuple[float, float]:
     """Reading ``n`` incidents back from a SQLite store (what the CLI does before the analytics)."""
-    from sherlock.demo import generate_incidents
-    from sherlock.store import Store
+    from tools.demo.generator import generate_incidents
+    from sherlock.storage.store import Store
     store = Store(tmp / f"store-{n}.sqlite")
     if store.count() != n:
         store.upsert(generate_incidents(n=n))
@@ -78,7 +80,7 @@ def bench_page(home: Path) -> list[Row]:
     """The page's first render (cold process: workspace opened, analytics computed, charts drawn), its first render
     in a warm process with the data cache empty, and a re-render with every cache warm."""
     from sherlock.config import load_settings
-    from sherlock.workspace import Workspace
+    from sherlock.storage.workspace import Workspace
     workspace = Workspace(load_settings(home=home, demo=False))
     if not workspace.store.count():
         print(f"building the demo workspace in {home} (embeds 2,000 incidents, once) …", flush=True)

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from sherlock.config import load_settings
-from sherlock.evaluate import evaluate, read_qrels, read_queries
-from sherlock.search import Searcher
-from sherlock.workspace import Workspace
+from sherlock.evaluation.metrics import evaluate, read_qrels, read_queries
+from sherlock.search.searcher import Searcher
+from sherlock.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "beir" / "nfcorpus"

@@ -4,7 +4,7 @@
 
 Targets (issue #2, this 2-core machine): marginal hybrid query cost (query embedding included) <= 15 ms at 10k and
 p95 <= 50 ms at 100k; BM25 >= 50x faster than rank-bm25 at 100k; ingest of 10k short incidents < 240 s with the local
-model; memory at 100k <= 2.5 GB RSS. Corpora come from the demo generator (sherlock.demo); workspaces are kept under
+model; memory at 100k <= 2.5 GB RSS. Corpora come from the demo generator (tools/demo); workspaces are kept under
 benchmarks/results/ (git-ignored) so a re-run reuses them.
 """
 
@@ -35,8 +35,8 @@ def percentile(values: list[float], q: float) -> float:
 def build(size: int, home: Path) -> dict:
     """Generate ``size`` incidents and ingest them (skipped when the workspace already holds them)."""
     from sherlock.config import load_settings
-    from sherlock.demo import generate_incidents
-    from sherlock.workspace import Workspace
+    from tools.demo.generator import generate_incidents
+    from sherlock.storage.workspace import Workspace
 
     workspace = Workspace(load_settings(home=home, demo=False))
     if workspace.store.count() == size and workspace.is_synced():
@@ -53,10 +53,10 @@ def build(size: int, home: Path) -> dict:
 def serve(home: Path, n_queries: int) -> dict:
     """Run in a fresh process: load the workspace, time warm queries, compare BM25 backends, report memory."""
     from sherlock.config import load_settings
-    from sherlock.demo import load_demo_queries
+    from sherlock.storage.demo import load_demo_queries
     from sherlock.retrievers.bm25 import BM25Retriever
-    from sherlock.search import Searcher
-    from sherlock.workspace import Workspace
+    from sherlock.search.searcher import Searcher
+    from sherlock.storage.workspace import Workspace
 
     workspace = Workspace(load_settings(home=home, demo=False))
     searcher = Searcher(workspace)

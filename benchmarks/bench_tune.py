@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from sherlock.config import load_settings
-from sherlock.evaluate import read_labelled_queries, read_qrels, read_queries
-from sherlock.search import Searcher
-from sherlock.tune import check_options, score_candidates, simplex_points, tune
-from sherlock.tune_grid import evaluate_points, features
-from sherlock.tune_metrics import Judged
-from sherlock.workspace import Workspace
+from sherlock.evaluation.metrics import read_labelled_queries, read_qrels, read_queries
+from sherlock.search.searcher import Searcher
+from sherlock.evaluation.tuning import check_options, score_candidates, simplex_points, tune
+from sherlock.evaluation.grid import evaluate_points, features
+from sherlock.evaluation.grid_metrics import Judged
+from sherlock.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

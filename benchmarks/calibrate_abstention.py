@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 from sherlock.config import DEMO_DIR, load_settings
-from sherlock.demo import load_demo_queries
-from sherlock.search import Searcher, find_ticket_ids
-from sherlock.workspace import Workspace
+from sherlock.storage.demo import load_demo_queries
+from sherlock.search.searcher import Searcher, find_ticket_ids
+from sherlock.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 JUSPAY = ROOT.parent / "shared" / "data" / "juspay-sherlock"

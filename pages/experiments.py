@@ -4,10 +4,10 @@ and the online experiment that splits chat sessions between search settings."""
 import streamlit as st
 
 import ui
-from sherlock.experiment import DEFAULT_METRICS, run_offline
-from sherlock.experiment_charts import experiments_table, logged_metrics
-from sherlock.experiment_mlflow import log_ab
-from sherlock.tune_mlflow import local_store
+from sherlock.evaluation.offline_ab import DEFAULT_METRICS, run_offline
+from sherlock.plots.experiments import experiments_table, logged_metrics
+from sherlock.evaluation.offline_ab_mlflow import log_ab
+from sherlock.evaluation.tuning_mlflow import local_store
 
 METRICS = (*DEFAULT_METRICS, "ndcg@5", "recall@100", "map", "precision@5", "hit_rate@1")
 

@@ -5,10 +5,11 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from sherlock import analytics, charts
-from sherlock.analytics import DEFINITIONS
-from sherlock.spikes import find_spikes
-from sherlock.themes import theme_summary
+from sherlock.analytics import frame as analytics
+from sherlock.plots import patterns as charts
+from sherlock.analytics.frame import DEFINITIONS
+from sherlock.analytics.spikes import find_spikes
+from sherlock.analytics.themes import theme_summary
 
 ws = ui.workspace()
 st.title("📈 Incident patterns")

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from sherlock import tune
+from sherlock.evaluation import tuning as tune
 
 METRICS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "map")
 DEFINITIONS = {

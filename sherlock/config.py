@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # grounded answers (sherlock/answer.py): "auto" uses Gemini when a key is set, else the offline extractive answer
     answer_provider: Literal["auto", "extractive", "gemini"] = "auto"
-    answer_prompt_version: str = Field(default="v1", description="a key of sherlock.gemini_answer.PROMPTS")
+    answer_prompt_version: str = Field(default="v1", description="a key of sherlock.answer.gemini.PROMPTS")
 
     # dense store: embedded Chroma under <home>/chroma unless a server URL is given
     chroma_url: str | None = None

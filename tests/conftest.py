@@ -23,7 +23,7 @@ def juspay_issues() -> Path:
 def models_seed(tmp_path_factory) -> Path:
     """A home whose models folder holds the built ONNX graph (built once per test session)."""
     from sherlock.config import load_settings
-    from sherlock.embed import MiniLMEmbedder
+    from sherlock.embed.embedders import MiniLMEmbedder
     home = tmp_path_factory.mktemp("seed-home")
     MiniLMEmbedder(load_settings(home=home)).embed(["warm up"])
     return home / "models"
@@ -52,7 +52,7 @@ def make_home(tmp_path, models_seed, monkeypatch):
 @pytest.fixture
 def workspace_factory(make_home):
     from sherlock.config import load_settings
-    from sherlock.workspace import Workspace
+    from sherlock.storage.workspace import Workspace
 
     def make(name: str = "home", **overrides) -> Workspace:
         return Workspace(load_settings(home=make_home(name), **overrides))
@@ -64,7 +64,7 @@ def workspace_factory(make_home):
 def juspay_workspace(tmp_path_factory, models_seed):
     """A read-only workspace holding the original SherlockAI incidents plus the JSP-2001 duplicate."""
     from sherlock.config import load_settings
-    from sherlock.workspace import Workspace
+    from sherlock.storage.workspace import Workspace
     home = tmp_path_factory.mktemp("juspay-home")
     shutil.copytree(models_seed, home / "models", copy_function=os.link)
     workspace = Workspace(load_settings(home=home, demo=False))
@@ -74,5 +74,5 @@ def juspay_workspace(tmp_path_factory, models_seed):
 
 @pytest.fixture(scope="session")
 def juspay_searcher(juspay_workspace):
-    from sherlock.search import Searcher
+    from sherlock.search.searcher import Searcher
     return Searcher(juspay_workspace)

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sherlock import analytics, themes
-from sherlock.spikes import find_spikes
-from sherlock.demo import IST, active_spikes, load_demo_incidents
-from sherlock.patterns import analysed_frame, format_report, patterns_report
+from sherlock.analytics import frame as analytics
+from sherlock.analytics import themes
+from sherlock.analytics.spikes import find_spikes
+from sherlock.storage.demo import active_spikes, load_demo_incidents
+from tools.demo.generator import IST
+from sherlock.analytics.patterns import analysed_frame, format_report, patterns_report
 from sherlock.schema import Incident
 from tests.conftest import SHARED
 
@@ -269,7 +271,7 @@ def test_top_entities_per_period_from_extra_fields():
 
 
 def test_top_entities_from_the_entity_index():
-    from sherlock.entities import EntityIndex
+    from sherlock.search.entities import EntityIndex
     incidents = [make(1, date(2024, 1, 2), title="Razorpay timeouts on HDFC netbanking"),
                  make(2, date(2024, 1, 9), title="HDFC UPI collect failures")]
     top = analytics.top_entities(analytics.incidents_frame(incidents), "M", entity_index=EntityIndex().fit(incidents))

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 from pydantic import SecretStr
 
-from sherlock.answer import NO_MATCH, Answerer, build_prompt, extractive_answer, fence, ground
-from sherlock.search import Searcher
+from sherlock.answer.answerer import NO_MATCH, Answerer, build_prompt, extractive_answer, fence, ground
+from sherlock.search.searcher import Searcher
 
 KEY = "AIza-test-SECRET-key-0123456789"
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9])")

@@ -45,7 +45,7 @@ def test_a_ticket_id_opens_the_incident(chat):
 
 
 def test_feedback_is_saved_with_the_query_and_shown_ids(chat, juspay_workspace):
-    from sherlock.feedback import FeedbackStore
+    from sherlock.storage.feedback import FeedbackStore
     store = FeedbackStore(juspay_workspace.settings.feedback_path)
     before = store.count()
     ask(chat, "refund failed insufficient funds 2C2P")

@@ -41,9 +41,9 @@ def page(settings) -> AppTest:
 @pytest.fixture
 def logged(settings, juspay_workspace):
     """baseline vs rrf on the original SherlockAI's labelled cases, logged to this test's store."""
-    from sherlock.experiment import run_offline
-    from sherlock.experiment_mlflow import log_ab
-    from sherlock.variants import load_variant
+    from sherlock.evaluation.offline_ab import run_offline
+    from sherlock.evaluation.offline_ab_mlflow import log_ab
+    from sherlock.evaluation.variants import load_variant
     result = run_offline(juspay_workspace, load_variant(EXPERIMENTS / "baseline.toml"),
                          load_variant(EXPERIMENTS / "rrf.toml"), QUERIES, QRELS, resamples=2000, query_set="original")
     log_ab(result, settings)
@@ -107,9 +107,9 @@ def test_a_logged_ab_shows_its_numbers(page, logged):
 
 def test_two_arms_of_different_query_sets_are_compared_on_the_shared_queries(page, logged, settings,
                                                                              juspay_workspace):
-    from sherlock.experiment import run_offline
-    from sherlock.experiment_mlflow import list_runs, log_ab
-    from sherlock.variants import default_variant, load_variant
+    from sherlock.evaluation.offline_ab import run_offline
+    from sherlock.evaluation.offline_ab_mlflow import list_runs, log_ab
+    from sherlock.evaluation.variants import default_variant, load_variant
     fewer = dict(list(QUERIES.items())[:20])
     log_ab(run_offline(juspay_workspace, default_variant(), load_variant(EXPERIMENTS / "bm25-heavy.toml"), fewer,
                        QRELS, resamples=1000, query_set="first 20"), settings)
@@ -123,7 +123,7 @@ def test_two_arms_of_different_query_sets_are_compared_on_the_shared_queries(pag
 
 
 def test_a_new_ab_from_the_form_is_logged(page, settings, with_feedback):
-    from sherlock.experiment_mlflow import list_runs
+    from sherlock.evaluation.offline_ab_mlflow import list_runs
     app = page.run()
     app.radio(key="query_set_source").set_value("Chat feedback").run()
     assert [s.value for s in app.selectbox if s.label.startswith("Arm")] == ["workspace", "rrf"]
@@ -177,7 +177,7 @@ def test_the_online_experiment_is_analysed_and_logged(page, settings, tmp_path, 
     from mlflow.tracking import MlflowClient
 
     import ui
-    from sherlock.feedback import FeedbackStore
+    from sherlock.storage.feedback import FeedbackStore
     name = f"t-{tmp_path.name}"  # votes of this test's experiment only, in the shared feedback store
     path = online_file(tmp_path, f'[online]\nname = "{name}"\nholdout = 0\n[online.variants]\ncontrol = "workspace"\n'
                                  f'rrf = "{(EXPERIMENTS / "rrf.toml").as_posix()}"\n')

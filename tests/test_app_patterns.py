@@ -19,8 +19,8 @@ PAGE = str(ROOT / "pages" / "patterns.py")
 def generated_workspace(tmp_path_factory, models_seed):
     """400 generated incidents (the demo generator, spikes included), ingested and indexed once for the module."""
     from sherlock.config import load_settings
-    from sherlock.demo import generate_incidents
-    from sherlock.workspace import Workspace
+    from tools.demo.generator import generate_incidents
+    from sherlock.storage.workspace import Workspace
     home = tmp_path_factory.mktemp("patterns-app-home")
     shutil.copytree(models_seed, home / "models", copy_function=os.link)
     source = home / "incidents.jsonl"
@@ -66,8 +66,8 @@ def test_renders_on_the_original_incidents(juspay_workspace, monkeypatch):
 
 @pytest.mark.slow
 def test_kpis_follow_the_analytics_and_filters(generated_workspace, monkeypatch):
-    from sherlock.analytics import between, compare_windows, comparison_windows
-    from sherlock.patterns import analysed_frame
+    from sherlock.analytics.frame import between, compare_windows, comparison_windows
+    from sherlock.analytics.patterns import analysed_frame
     app = open_page(generated_workspace, monkeypatch)
     frame, _ = analysed_frame(generated_workspace.store.iter_incidents())
     # the whole history is shown: the tiles compare the latest month with the month before

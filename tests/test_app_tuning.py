@@ -27,7 +27,7 @@ def page(juspay_workspace, monkeypatch):
 @pytest.fixture
 def with_feedback(juspay_workspace):
     """"The right incident was …" feedback for five queries (the workspace is shared: adding rows is harmless)."""
-    from sherlock.feedback import FeedbackStore
+    from sherlock.storage.feedback import FeedbackStore
     store = FeedbackStore(juspay_workspace.settings.feedback_path)
     known = {record.query for record in store.records()}
     for query, right_id in FEEDBACK.items():

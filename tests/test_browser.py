@@ -76,7 +76,7 @@ def juspay_home(tmp_path_factory, models_seed) -> Path:
     embedded Chroma store is flushed and closed before the app opens it)."""
     home = tmp_path_factory.mktemp("browser-home")
     shutil.copytree(models_seed, home / "models", copy_function=os.link)
-    script = ("import sys; from sherlock.config import load_settings; from sherlock.workspace import Workspace; "
+    script = ("import sys; from sherlock.config import load_settings; from sherlock.storage.workspace import Workspace; "
               "Workspace(load_settings(home=sys.argv[1], demo=False)).ingest([sys.argv[2]])")
     subprocess.run([sys.executable, "-c", script, str(home), str(JUSPAY / "issues.json")], cwd=ROOT, check=True,
                    timeout=300)
@@ -88,10 +88,10 @@ def juspay_home(tmp_path_factory, models_seed) -> Path:
 AB_SCRIPT = """
 import sys
 from sherlock.config import load_settings
-from sherlock.experiment import run_offline
-from sherlock.experiment_mlflow import log_ab
-from sherlock.variants import load_variant, parse_variant
-from sherlock.workspace import Workspace
+from sherlock.evaluation.offline_ab import run_offline
+from sherlock.evaluation.offline_ab_mlflow import log_ab
+from sherlock.evaluation.variants import load_variant, parse_variant
+from sherlock.storage.workspace import Workspace
 from tests.test_tune import QRELS, QUERIES
 workspace = Workspace(load_settings(home=sys.argv[1], demo=False))
 baseline = load_variant(workspace.settings.experiments_dir / "baseline.toml")

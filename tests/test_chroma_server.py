@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sherlock.search import Searcher
+from sherlock.search.searcher import Searcher
 from tests.conftest import JUSPAY
 from tests.servers import free_port, running
 

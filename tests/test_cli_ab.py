@@ -13,7 +13,7 @@ import pytest
 
 from sherlock.cli import main
 from sherlock.config import load_settings
-from sherlock.experiment_mlflow import arm_scores, list_runs
+from sherlock.evaluation.offline_ab_mlflow import arm_scores, list_runs
 from tests.test_cli_tune import files, home, run, run_json  # noqa: F401 - the same workspace, files, runner
 from tests.test_tune import QUERIES
 

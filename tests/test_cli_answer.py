@@ -6,8 +6,8 @@ import pytest
 
 from sherlock.cli import main
 from sherlock.config import load_settings
-from sherlock.evaluate import read_labelled_queries, read_qrels
-from sherlock.feedback import FeedbackStore, query_id
+from sherlock.evaluation.metrics import read_labelled_queries, read_qrels
+from sherlock.storage.feedback import FeedbackStore, query_id
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from sherlock.cli import main
 from sherlock.config import load_settings
-from sherlock.demo import active_spikes, load_demo_incidents
-from sherlock.store import Store
+from sherlock.storage.demo import active_spikes, load_demo_incidents
+from sherlock.storage.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from sherlock.cli import main
-from sherlock.tune_report import QuerySet, load_query_set, restrict
+from sherlock.evaluation.query_sets import QuerySet, load_query_set, restrict
 from tests.conftest import JUSPAY
 from tests.test_tune import LABELLED, QRELS, QUERIES
 
@@ -21,7 +21,7 @@ FAST = ["--step", "0.1", "--folds", "3"]
 def home(tmp_path_factory, models_seed):
     """A workspace with the original SherlockAI incidents (its settings file is removed after each test)."""
     from sherlock.config import load_settings
-    from sherlock.workspace import Workspace
+    from sherlock.storage.workspace import Workspace
     home = tmp_path_factory.mktemp("tune-home")
     shutil.copytree(models_seed, home / "models", copy_function=os.link)
     Workspace(load_settings(home=home, demo=False)).ingest([JUSPAY / "issues.json"])

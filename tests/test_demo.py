@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sherlock import demo
+from tools.demo import generator as demo
 from sherlock.config import DEMO_DIR, PROJECT_ROOT
 from sherlock.schema import Incident
 
@@ -244,7 +244,7 @@ def test_offtopic_queries_have_no_answers(corpus):
 @pytest.mark.parametrize("name", DEMO_FILES)
 def test_committed_files_equal_a_fresh_regeneration(fresh, name):
     committed = (DEMO_DIR / name).read_bytes()
-    assert committed == (fresh / name).read_bytes(), f"data/demo/{name} is stale: run `python -m sherlock.demo`"
+    assert committed == (fresh / name).read_bytes(), f"data/demo/{name} is stale: run `python -m tools.demo`"
 
 
 def test_incidents_file_stays_small():
@@ -253,7 +253,7 @@ def test_incidents_file_stays_small():
 
 def test_readme_documents_spikes_and_families():
     readme = (DEMO_DIR / "README.md").read_text(encoding="utf-8")
-    assert "python -m sherlock.demo" in readme
+    assert "python -m tools.demo" in readme
     assert all(s.family in readme and str(s.week_start) in readme for s in demo.active_spikes())
     assert all(f.key in readme for f in demo.FAMILIES)
 
@@ -266,7 +266,7 @@ def test_cli_writes_every_file(tmp_path, capsys):
 
 
 def test_loader_names_the_bad_line(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m sherlock.demo"):
+    with pytest.raises(FileNotFoundError, match="python -m tools.demo"):
         demo.load_demo_incidents(tmp_path)
     (tmp_path / "incidents.jsonl").write_text('{"id": "A-1", "title": "ok"}\n{"id": "A 2", "title": "x"}\n')
     with pytest.raises(ValueError, match=r"incidents.jsonl:2"):

@@ -1,4 +1,4 @@
-"""Tests for sherlock.embed and sherlock.onnx_minilm, with the real model, SQLite and Chroma (no network).
+"""Tests for sherlock.embed.embedders and sherlock.embed.onnx_minilm, with the real model, SQLite and Chroma (no network).
 
 The ONNX graph is built once per session in a shared temporary home; tests that exercise building and rebuilding
 use their own home. Golden vectors come from sentence-transformers (see tests/golden/make_minilm_reference.py).
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sherlock import onnx_minilm
+from sherlock.embed import onnx_minilm
 from sherlock.config import load_settings, quiet_telemetry
-from sherlock.embed import (
+from sherlock.embed.embedders import (
     CachedEmbedder,
     ChromaEmbeddingFunction,
     Embedder,

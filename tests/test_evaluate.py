@@ -1,4 +1,4 @@
-"""Tests for sherlock.evaluate: hand-worked metrics, conventions, readers, and ranx as an oracle on a real run."""
+"""Tests for sherlock.evaluation.metrics: hand-worked metrics, conventions, readers, and ranx as an oracle on a real run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sherlock.evaluate import (
+from sherlock.evaluation.metrics import (
     METRICS,
     evaluate,
     evaluate_per_query,

@@ -1,11 +1,11 @@
-"""Tests for sherlock.experiment: each arm ranks exactly as Searcher.rank with its settings, arms that index alike
+"""Tests for sherlock.evaluation.offline_ab: each arm ranks exactly as Searcher.rank with its settings, arms that index alike
 share one scored pool, and the offline A/B on real incidents: A/A is never significant, a large loss is."""
 
 from __future__ import annotations
 
 import pytest
 
-from sherlock.experiment import (
+from sherlock.evaluation.offline_ab import (
     check_metrics,
     compare_scores,
     judged_queries,
@@ -13,8 +13,8 @@ from sherlock.experiment import (
     run_offline,
     score_arms,
 )
-from sherlock.search import Searcher
-from sherlock.variants import default_variant, parse_variant
+from sherlock.search.searcher import Searcher
+from sherlock.evaluation.variants import default_variant, parse_variant
 from tests.test_tune import QRELS, QUERIES
 
 VARIANTS = {
@@ -77,7 +77,7 @@ def test_per_query_scores_follow_evaluate(juspay_workspace):
     runs, _ = score_arms(juspay_workspace, {"a": default_variant()}, QUERIES, ["ndcg@10"])
     frame = per_query_scores(QRELS, runs["a"], ["ndcg@10", "recall@1"], list(QUERIES))
     assert list(frame.index) == list(QUERIES)
-    from sherlock.evaluate import evaluate
+    from sherlock.evaluation.metrics import evaluate
     assert frame["ndcg@10"].mean() == pytest.approx(evaluate(QRELS, runs["a"], "ndcg@10")["ndcg@10"])
     assert set(frame["recall@1"].unique()) <= {0.0, 1.0}
 

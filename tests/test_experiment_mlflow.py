@@ -1,4 +1,4 @@
-"""Tests for sherlock.experiment_mlflow: an offline A/B on the original SherlockAI incidents (workspace settings vs
+"""Tests for sherlock.evaluation.offline_ab_mlflow: an offline A/B on the original SherlockAI incidents (workspace settings vs
 experiments/rrf.toml) logged to a temporary SQLite store and read back with MlflowClient — one parent and two
 children, parameters, metrics and artifacts as computed; ``arm_scores`` gives back the per-query frames and
 ``compare_scores`` on them reproduces the statistics; ``list_runs`` never creates a store; and the same through a real
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.experiment import compare_scores, run_offline
-from sherlock.experiment_mlflow import (
+from sherlock.evaluation.offline_ab import compare_scores, run_offline
+from sherlock.evaluation.offline_ab_mlflow import (
     RUN_COLUMNS,
     STATISTICS,
     arm_scores,
@@ -32,8 +32,8 @@ from sherlock.experiment_mlflow import (
     run_params,
     variant_toml,
 )
-from sherlock.tune_mlflow import experiment_id, local_store
-from sherlock.variants import default_variant, load_variant, parse_variant
+from sherlock.evaluation.tuning_mlflow import experiment_id, local_store
+from sherlock.evaluation.variants import default_variant, load_variant, parse_variant
 from tests.servers import free_port, running
 from tests.test_tune import QRELS, QUERIES
 
@@ -205,7 +205,7 @@ def test_listing_never_creates_a_store(logged, tmp_path):
 
 
 def test_failed_logging_marks_the_runs_failed(result, tmp_path, monkeypatch):
-    import sherlock.experiment_mlflow as module
+    import sherlock.evaluation.offline_ab_mlflow as module
 
     def broken(*args):
         raise RuntimeError("disk full")

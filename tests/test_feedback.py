@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from sherlock.evaluate import read_labelled_queries, read_qrels
-from sherlock.feedback import FeedbackStore, normalise_query, query_id
+from sherlock.evaluation.metrics import read_labelled_queries, read_qrels
+from sherlock.storage.feedback import FeedbackStore, normalise_query, query_id
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for sherlock.fusion: hand-worked normalisations and fusions, the missing-document policy, validation, and
+"""Tests for sherlock.search.fusion: hand-worked normalisations and fusions, the missing-document policy, validation, and
 ranx.fuse as an oracle on real NFCorpus runs."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from sherlock.fusion import (
+from sherlock.search.fusion import (
     FUSERS,
     MISSING_POLICIES,
     NORMALIZERS,

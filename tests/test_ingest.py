@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from sherlock.ingest import exit_code, ingest_file, parse_mapping, read_file
-from sherlock.store import Store
+from sherlock.storage.ingest import exit_code, ingest_file, parse_mapping, read_file
+from sherlock.storage.store import Store
 
 
 @pytest.fixture

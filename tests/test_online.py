@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from sherlock.cli import main
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.feedback import FeedbackStore
-from sherlock.online import HOLDOUT, analyse, format_result, load_online, serve
-from sherlock.online_mlflow import log_online
+from sherlock.storage.feedback import FeedbackStore
+from sherlock.evaluation.online_ab import HOLDOUT, analyse, format_result, load_online, serve
+from sherlock.evaluation.online_ab_mlflow import log_online
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from sherlock.fusion import normalize
+from sherlock.search.fusion import normalize
 from sherlock.run import top_k
-from sherlock.search import find_ticket_ids
-from sherlock.store import Filters
+from sherlock.search.searcher import find_ticket_ids
+from sherlock.storage.store import Filters
 
 
 @pytest.mark.parametrize("query, ids", [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sherlock import stats
+from sherlock.evaluation import stats
 
 # Twelve hand-chosen per-query scores (baseline A, variant B): B is mostly better, two queries slightly worse.
 A = [0.50, 0.62, 0.41, 0.73, 0.55, 0.38, 0.69, 0.47, 0.60, 0.52, 0.44, 0.66]

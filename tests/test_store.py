@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from sherlock.schema import Incident
-from sherlock.store import Filters, Store
+from sherlock.storage.store import Filters, Store
 
 INCIDENTS = [
     Incident(id="INC-1", title="UPI timeout", service="upi-switch", severity="SEV1", tags=["UPI", "Timeout"],

@@ -1,6 +1,6 @@
-"""Tests for sherlock.tune and its vectorised engine sherlock.tune_grid: exact simplex enumeration; the grid's
-normalisations against sherlock.fusion; the candidate pool against Searcher.search; the vectorised metrics against
-sherlock.evaluate on the same rankings; cross-validation that never selects on a test fold; apply and MLflow."""
+"""Tests for sherlock.evaluation.tuning and its vectorised engine sherlock.evaluation.grid: exact simplex enumeration; the grid's
+normalisations against sherlock.search.fusion; the candidate pool against Searcher.search; the vectorised metrics against
+sherlock.evaluation.metrics on the same rankings; cross-validation that never selects on a test fold; apply and MLflow."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from sherlock.config import load_settings
-from sherlock.evaluate import evaluate, evaluate_per_query
-from sherlock.fusion import fuse_scores, normalize
-from sherlock.search import find_ticket_ids
-from sherlock.tune import (
+from sherlock.evaluation.metrics import evaluate, evaluate_per_query
+from sherlock.search.fusion import fuse_scores, normalize
+from sherlock.search.searcher import find_ticket_ids
+from sherlock.evaluation.tuning import (
     CandidatePool,
     apply_result,
     cross_validate,
@@ -21,8 +21,8 @@ from sherlock.tune import (
     simplex_points,
     tune,
 )
-from sherlock.tune_grid import GRID_NORMALIZERS, evaluate_points, normalised, rrf_features
-from sherlock.tune_metrics import Judged
+from sherlock.evaluation.grid import GRID_NORMALIZERS, evaluate_points, normalised, rrf_features
+from sherlock.evaluation.grid_metrics import Judged
 from tests.test_original_expectations import CASES, kind
 
 #: The original SherlockAI's hybrid cases with an expected incident: queries, and that incident as the qrels.
@@ -61,7 +61,7 @@ def grid_scores(pool, qrels, weights, fusion, norm, metric, rrf_k=60):
     """Per-query scores from the vectorised path, as {qid: score} for the judged queries."""
     rows = [i for i, q in enumerate(pool.qids) if any(g > 0 for g in qrels.get(q, {}).values())]
     relevant = [{d: g for d, g in qrels[pool.qids[i]].items() if g > 0} for i in rows]
-    from sherlock.evaluate import parse_metric
+    from sherlock.evaluation.metrics import parse_metric
     padded = pool.padded.take(rows)
     judged = Judged.build([pool.doc_ids[i] for i in rows], relevant, padded.raw.shape[1], parse_metric(metric)[1])
     values = evaluate_points(padded, judged, np.array([weights]), fusion, norm, metric, rrf_k)[0]
@@ -91,7 +91,7 @@ def test_a_step_that_does_not_divide_one_is_an_error(step):
         simplex_points(step)
 
 
-# The grid's normalisations are sherlock.fusion's ----------------------------------------------------------------------
+# The grid's normalisations are sherlock.search.fusion's ----------------------------------------------------------------------
 
 ROWS = [[0.9, 0.5, np.nan, 0.1, 0.5], [3.0, 3.0, 3.0, np.nan, np.nan], [-2.0, np.nan, np.nan, np.nan, np.nan],
         [np.nan] * 5, [0.0, 0.0, 1.5, 0.2, -0.3], [7.0, 1.0, 2.0, 2.0, 9.5]]
@@ -143,7 +143,7 @@ def test_pool_ranking_of_an_unknown_query_is_an_error(pool):
         pool.ranking("nope", (0.6, 0.3, 0.1))
 
 
-# Vectorised metrics equal sherlock.evaluate on the same rankings ------------------------------------------------------
+# Vectorised metrics equal sherlock.evaluation.metrics on the same rankings ------------------------------------------------------
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: f"{s[1]}-{s[2]}-{s[0]}")
 def test_vectorised_metrics_equal_evaluate_on_the_pool_rankings(pool, graded_qrels, setting):
@@ -190,7 +190,7 @@ def synthetic_pool(n_queries=12, n_docs=150, seed=0) -> tuple[CandidatePool, dic
 @pytest.mark.parametrize("setting", [("wsum", "minmax"), ("wsum", "zscore"), ("wsum", "rank"), ("wsum", "none"),
                                      ("rrf", "minmax"), ("combmnz", "rank"), ("dbsf", "minmax")])
 def test_the_whole_grid_equals_the_pipeline_on_tie_heavy_scores(setting):
-    """Every point of a coarse grid (pruning on) against sherlock.fusion + sherlock.evaluate, on near-tied scores."""
+    """Every point of a coarse grid (pruning on) against sherlock.search.fusion + sherlock.evaluation.metrics, on near-tied scores."""
     fusion, norm = setting
     pool, qrels = synthetic_pool()
     points = simplex_points(0.1)

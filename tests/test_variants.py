@@ -1,4 +1,4 @@
-"""Tests for sherlock.variants: A/B variant files, their errors (file:line, the key, the valid keys), how they apply
+"""Tests for sherlock.evaluation.variants: A/B variant files, their errors (file:line, the key, the valid keys), how they apply
 to a workspace's settings and how they flatten into MLflow params."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.variants import default_variant, list_variants, load_variant, parse_variant, resolve_variant
+from sherlock.evaluation.variants import default_variant, list_variants, load_variant, parse_variant, resolve_variant
 
 EXPERIMENTS = PROJECT_ROOT / "experiments"
 

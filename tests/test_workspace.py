@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sherlock.schema import Incident
-from sherlock.search import Searcher
+from sherlock.search.searcher import Searcher
 
 SERVICES = ["upi-switch", "refunds-api", "webhook-dispatcher", "card-vault"]
 
@@ -99,7 +99,7 @@ def test_kill_9_mid_ingest_leaves_a_usable_workspace_and_a_rerun_completes(make_
     process.send_signal(signal.SIGKILL)
     process.wait()
     from sherlock.config import load_settings
-    from sherlock.workspace import Workspace
+    from sherlock.storage.workspace import Workspace
     ws = Workspace(load_settings(home=home))
     assert ws.store.count() in (0, 1500)  # one transaction per file: all or nothing
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

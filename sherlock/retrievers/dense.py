@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from sherlock.embed import ChromaEmbeddingFunction, Embedder
+from sherlock.embed.embedders import ChromaEmbeddingFunction, Embedder
 from sherlock.retrievers.base import Retriever
 from sherlock.run import Scores
 from sherlock.schema import Incident

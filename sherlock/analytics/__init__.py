@@ -1,0 +1,1 @@
+"""Incident analytics: the incident frame, recurring themes, spikes and the patterns report."""

@@ -1,0 +1,1 @@
+"""Grounded answers: extractive (offline) and Gemini, every sentence citing a retrieved incident."""

@@ -1,0 +1,1 @@
+"""Plotly figures for the app, the notebooks and MLflow artifacts (no Streamlit here)."""

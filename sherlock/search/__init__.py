@@ -1,0 +1,1 @@
+"""Search: the searcher, the one ranking path, fusion, abstention and entities."""

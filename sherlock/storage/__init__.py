@@ -1,0 +1,1 @@
+"""Storage: the store of record, ingest, the workspace that keeps indexes in step, feedback."""

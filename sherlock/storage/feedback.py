@@ -1,0 +1,206 @@
+"""User feedback on search answers, kept in the workspace (``settings.feedback_path``) and exported as labelled queries.
+
+Each :meth:`FeedbackStore.record` call keeps one row as given. :meth:`FeedbackStore.judgements` turns all rows into
+relevance grades, one labelled query per *normalised* query text (case, Unicode form, spacing and surrounding
+punctuation folded: "Why do refunds fail?" and "why do refunds fail" are one query):
+
+- "the right incident was X" (``right_id``) → X is graded **2**;
+- thumbs up (``helpful=True``) → the first shown id is graded **1** (unless it is the right id, graded 2);
+- thumbs down (``helpful=False``) → every shown id is graded **0**, judged not relevant (unless named right);
+- repeated feedback on the same query merges by taking each document's highest grade, so positive evidence is never
+  erased by a later thumbs down and the merge does not depend on the order of the rows.
+
+:meth:`FeedbackStore.export` writes ``feedback_queries.jsonl`` (``{"id", "query", "relevant": {doc_id: grade}}``,
+read by :func:`sherlock.evaluation.metrics.read_labelled_queries`) and ``feedback_qrels.tsv`` (BEIR: header
+``query-id corpus-id score``, read by :func:`sherlock.evaluation.metrics.read_qrels`). Query ids are ``fb-`` plus a hash of the
+normalised text, so they are stable across exports; the query text is the first wording seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sherlock.run import Qrels
+
+QUERIES_FILE = "feedback_queries.jsonl"
+QRELS_FILE = "feedback_qrels.tsv"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    query_key  TEXT NOT NULL,
+    shown_ids  TEXT NOT NULL,
+    helpful    INTEGER,
+    right_id   TEXT,
+    settings   TEXT NOT NULL DEFAULT '{}',
+    provider   TEXT,
+    session_id TEXT,
+    variant    TEXT,
+    experiment TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_query_key ON feedback (query_key);
+"""
+#: Nullable columns added after the first release: a store created before them gets them on open.
+ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT"}
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One piece of feedback as recorded; ``timestamp`` is ISO 8601 UTC."""
+
+    id: int
+    timestamp: str
+    query: str
+    shown_ids: list[str]
+    helpful: bool | None
+    right_id: str | None
+    settings: dict[str, Any]
+    provider: str | None
+    session_id: str | None
+    variant: str | None
+    experiment: str | None = None
+
+
+def normalise_query(query: str) -> str:
+    """The merge key of a query: NFKC, case-folded, single-spaced, without surrounding punctuation."""
+    folded = " ".join(unicodedata.normalize("NFKC", query).casefold().split())
+    return folded.strip(" .,;:!?¿¡'\"“”‘’()[]")
+
+
+def query_id(query: str) -> str:
+    """The stable exported id of a query: ``fb-`` and 12 hex digits of the SHA-1 of its normalised text."""
+    return "fb-" + hashlib.sha1(normalise_query(query).encode("utf-8")).hexdigest()[:12]
+
+
+class FeedbackStore:
+    """Feedback rows in SQLite (WAL; one connection behind a lock, so one instance can serve many threads)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def record(self, query: str, shown_ids: list[str], helpful: bool | None, right_id: str | None = None,
+               settings: dict | None = None, provider: str | None = None, session_id: str | None = None,
+               variant: str | None = None, experiment: str | None = None) -> int:
+        """Store one piece of feedback and return its row id. ``helpful`` is thumbs up/down (``None``: no vote);
+        ``right_id`` names the incident that answers the query. Needs a query and a vote or a right id.
+        ``variant`` and ``experiment`` name the A/B arm and online experiment that served the answer."""
+        if not isinstance(query, str) or not normalise_query(query):
+            raise ValueError("feedback needs the query text it is about")
+        if isinstance(shown_ids, str) or not all(isinstance(i, str) for i in shown_ids):
+            raise ValueError(f"shown_ids must be a list of incident ids, got {shown_ids!r}")
+        right_id = right_id.strip() if isinstance(right_id, str) and right_id.strip() else None
+        if helpful is None and right_id is None:
+            raise ValueError("feedback needs helpful=True/False or right_id (the incident that answers the query)")
+        row = (datetime.now(UTC).isoformat(timespec="milliseconds"), query.strip(), normalise_query(query),
+               json.dumps(list(shown_ids)), None if helpful is None else int(bool(helpful)), right_id,
+               json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant,
+               experiment)
+        with self._lock:
+            connection = self._connect()
+            with connection:
+                cursor = connection.execute(
+                    "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
+                    "provider, session_id, variant, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            return int(cursor.lastrowid)
+
+    def records(self) -> list[FeedbackRecord]:
+        """Every row, oldest first."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT id, created_at, query, shown_ids, helpful, right_id, settings, provider, session_id, "
+                "variant, experiment FROM feedback ORDER BY id").fetchall()
+        return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
+                               row[5], json.loads(row[6]), row[7], row[8], row[9], row[10]) for row in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+
+    def judgements(self) -> tuple[dict[str, str], Qrels]:
+        """``({query_id: query}, {query_id: {doc_id: grade}})`` after the grading and merge rules of this module;
+        queries whose feedback grades nothing (a thumbs up on an empty result list) are left out."""
+        queries: dict[str, str] = {}
+        qrels: Qrels = {}
+        for record in self.records():
+            grades = grade(record)
+            if not grades:
+                continue
+            qid = query_id(record.query)
+            queries.setdefault(qid, record.query)
+            merged = qrels.setdefault(qid, {})
+            for doc_id, value in grades.items():
+                merged[doc_id] = max(value, merged.get(doc_id, value))
+        return queries, qrels
+
+    def export(self, out_dir: str | Path) -> tuple[Path, Path]:
+        """Write ``feedback_queries.jsonl`` and ``feedback_qrels.tsv`` into ``out_dir`` (created if needed)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        queries, qrels = self.judgements()
+        queries_path, qrels_path = out / QUERIES_FILE, out / QRELS_FILE
+        with queries_path.open("w", encoding="utf-8") as handle:
+            for qid, text in queries.items():
+                handle.write(json.dumps({"id": qid, "query": text, "relevant": qrels[qid]}, ensure_ascii=False)
+                             + "\n")
+        with qrels_path.open("w", encoding="utf-8") as handle:
+            handle.write("query-id\tcorpus-id\tscore\n")
+            for qid, judged in qrels.items():
+                handle.writelines(f"{qid}\t{doc_id}\t{value}\n" for doc_id, value in judged.items())
+        return queries_path, qrels_path
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(SCHEMA)
+                _add_missing_columns(connection)
+            except sqlite3.DatabaseError as exc:
+                raise RuntimeError(f"feedback store {self.path} is unusable ({exc}); move it aside to start a new "
+                                   f"one") from None
+            self._connection = connection
+        return self._connection
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Migrate a store written before :data:`ADDED_COLUMNS` existed (old rows read ``NULL`` there)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}
+    for column, kind in ADDED_COLUMNS.items():
+        if column not in present:
+            try:
+                with connection:
+                    connection.execute(f"ALTER TABLE feedback ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise
+
+
+def grade(record: FeedbackRecord) -> dict[str, int]:
+    """The grades one piece of feedback gives (see the module docstring)."""
+    grades: dict[str, int] = {}
+    if record.helpful is False:
+        grades.update(dict.fromkeys(record.shown_ids, 0))
+    elif record.helpful is True and record.shown_ids:
+        grades[record.shown_ids[0]] = 1
+    if record.right_id:
+        grades[record.right_id] = 2
+    return grades

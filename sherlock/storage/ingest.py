@@ -1,0 +1,285 @@
+"""Read incident files, validate every record once, and upsert the good ones into the store.
+
+Formats: the original SherlockAI ``issues.json`` (a JSON array; ``fix_applied``/``priority`` aliases), canonical JSON
+(an array, ``{"incidents": [...]}`` or a single object), JSONL, CSV with a header, and BEIR ``corpus.jsonl``
+(``_id, title, text``). Every rejected record is reported as ``FILE:LINE: reason``; good records are stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sherlock.schema import Incident
+from sherlock.storage.store import Store
+
+
+class UnusableFileError(Exception):
+    """The file as a whole cannot be read (missing, not UTF-8, not JSON, no CSV header, ...)."""
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as read from a file, with the line it starts on (1-based)."""
+
+    line: int
+    data: Any
+
+
+@dataclass(frozen=True)
+class Rejection:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass
+class FileReport:
+    """What happened to one file. ``status`` is ``ok``, ``rejected`` (some records bad), or ``unusable``."""
+
+    path: str
+    format: str = "?"
+    records: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicate_content: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None
+    stored: bool = True
+
+    @property
+    def status(self) -> str:
+        return "unusable" if self.error else ("rejected" if self.rejected else "ok")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "status": self.status, "records": self.records,
+            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged),
+            "rejected": [str(r) for r in self.rejected], "stored": self.stored, "error": self.error,
+            "duplicate_content": [{"id": a, "same_as": b} for a, b in self.duplicate_content],
+        }
+
+
+# -- readers: path -> iterator of RawRecord -------------------------------------------------------------------
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UnusableFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnusableFileError(f"{path}: is a directory; pass the files inside it") from None
+    except UnicodeDecodeError as exc:
+        raise UnusableFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                "re-save the file as UTF-8") from None
+
+
+def read_json(path: Path) -> Iterator[RawRecord]:
+    """A JSON array of records (each reported at the line it starts on), ``{"incidents": [...]}``, or one object."""
+    text = _read_text(path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnusableFileError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); fix the syntax "
+                                "or use --format jsonl for one record per line") from None
+    if isinstance(document, dict) and isinstance(document.get("incidents"), list):
+        document = document["incidents"]
+    if isinstance(document, dict):
+        yield RawRecord(1, document)
+        return
+    if not isinstance(document, list):
+        raise UnusableFileError(f"{path}:1: expected a JSON array of incident objects, got {type(document).__name__}")
+    for line, item in zip(_array_item_lines(text), document, strict=False):
+        yield RawRecord(line, item)
+
+
+def _array_item_lines(text: str) -> Iterator[int]:
+    """The 1-based line on which each element of the top-level JSON array starts."""
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            return
+        yield text.count("\n", 0, position) + 1
+        _, position = decoder.raw_decode(text, position)
+
+
+def read_jsonl(path: Path) -> Iterator[RawRecord]:
+    """One JSON object per line; blank lines are skipped, a bad line is a rejected record (not a dead file)."""
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield RawRecord(number, json.loads(line))
+        except json.JSONDecodeError as exc:
+            yield RawRecord(number, ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})"))
+
+
+def read_csv(path: Path) -> Iterator[RawRecord]:
+    """CSV with a header row; ``tags`` may be ``a;b`` or ``a, b``; empty cells are absent fields."""
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        raise UnusableFileError(f"{path}:1: empty CSV; the first row must be a header such as id,title,description")
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            yield RawRecord(line, ValueError(f"{len(reader.fieldnames) + len(row[None])} cells but the header has "
+                                             f"{len(reader.fieldnames)} columns"))
+            continue
+        yield RawRecord(line, {key: value for key, value in row.items() if value not in (None, "")})
+
+
+def read_beir(path: Path) -> Iterator[RawRecord]:
+    """BEIR ``corpus.jsonl``: ``_id`` becomes ``id``, ``text`` the description; an empty title falls back to the id."""
+    for record in read_jsonl(path):
+        data = record.data
+        if isinstance(data, dict):
+            data = dict(data)
+            data["id"] = data.pop("_id", None)
+            data["description"] = data.pop("text", "")
+            data["title"] = data.get("title") or data["id"]
+        yield RawRecord(record.line, data)
+
+
+READERS: dict[str, Callable[[Path], Iterator[RawRecord]]] = {
+    "sherlock": read_json, "json": read_json, "jsonl": read_jsonl, "csv": read_csv, "beir": read_beir,
+}
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format from the extension, peeking at the first record of ``.jsonl`` files for BEIR's ``_id``."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".json":
+        return "json"
+    if suffix in (".jsonl", ".ndjson"):
+        first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
+        try:
+            head = json.loads(first) if first else {}
+        except json.JSONDecodeError:
+            return "jsonl"
+        return "beir" if isinstance(head, dict) and "_id" in head and "text" in head else "jsonl"
+    raise UnusableFileError(f"{path}: cannot tell the format from the extension {suffix!r}; "
+                            f"pass --format with one of {', '.join(READERS)}")
+
+
+# -- validation ---------------------------------------------------------------------------------------------------
+
+def parse_mapping(items: Sequence[str]) -> dict[str, str]:
+    """``["summary=description", "key=id"]`` → ``{"summary": "description", "key": "id"}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ValueError(f"bad --map {item!r}: use SOURCE_FIELD=CANONICAL_FIELD, e.g. summary=description")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _reason(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "record"
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"field '{where}': {message}")
+    return "; ".join(parts)
+
+
+def validate(record: RawRecord, mapping: dict[str, str]) -> Incident:
+    """One raw record → an ``Incident``, or ``ValueError`` with a reason a person can act on."""
+    data = record.data
+    if isinstance(data, Exception):
+        raise ValueError(str(data))
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object with at least 'id' and 'title', got {type(data).__name__}")
+    if mapping:
+        data = {mapping.get(key, key): value for key, value in data.items()}
+    missing = [name for name in ("id", "title") if data.get(name) in (None, "")]
+    if missing:
+        raise ValueError(f"missing required field(s) {', '.join(repr(m) for m in missing)}"
+                         + (" (use --map SOURCE=id to name your id column)" if "id" in missing else ""))
+    try:
+        return Incident.from_record(data)
+    except ValidationError as exc:
+        raise ValueError(_reason(exc)) from None
+
+
+def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None,
+              ) -> tuple[FileReport, list[Incident]]:
+    """Read and validate one file: the report (rejections with line numbers) and the good incidents."""
+    report = FileReport(path=str(path))
+    try:
+        report.format = detect_format(path) if fmt == "auto" else fmt
+        if report.format not in READERS:
+            raise ValueError(f"unknown format {fmt!r}; use one of auto, {', '.join(READERS)}")
+        raw = list(READERS[report.format](path))
+    except UnusableFileError as exc:
+        report.error = str(exc)
+        return report, []
+    good: list[Incident] = []
+    first_line: dict[str, int] = {}
+    for record in raw:
+        report.records += 1
+        try:
+            incident = validate(record, mapping or {})
+        except ValueError as exc:
+            report.rejected.append(Rejection(str(path), record.line, str(exc)))
+            continue
+        if incident.id in first_line:
+            report.rejected.append(Rejection(str(path), record.line, f"duplicate id {incident.id!r} (first at line "
+                                             f"{first_line[incident.id]}); kept the first, fix or remove this one"))
+            continue
+        first_line[incident.id] = record.line
+        good.append(incident)
+    return report, good
+
+
+def ingest_file(store: Store, path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None,
+                strict: bool = False) -> FileReport:
+    """Validate ``path`` and upsert its good records (none of them when ``strict`` and any record was rejected)."""
+    report, good = read_file(path, fmt, mapping)
+    if report.error or (strict and report.rejected):
+        report.stored = not (strict and report.rejected) and not report.error
+        return report
+    report.duplicate_content = _same_content(store, good)
+    result = store.upsert(good, source=str(path))
+    report.added, report.updated, report.unchanged = result.added, result.updated, result.unchanged
+    return report
+
+
+def _same_content(store: Store, incidents: Sequence[Incident]) -> list[tuple[str, str]]:
+    """Pairs ``(id, other_id)`` whose indexed text is identical: within the batch and against the store."""
+    fingerprints = {incident.id: incident.text_fingerprint() for incident in incidents}
+    stored = store.ids_by_fingerprint(fingerprints.values())
+    seen: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for incident_id, fingerprint in fingerprints.items():
+        others = [other for other in stored.get(fingerprint, []) if other != incident_id]
+        if fingerprint in seen:
+            others.insert(0, seen[fingerprint])
+        if others:
+            pairs.append((incident_id, others[0]))
+        seen.setdefault(fingerprint, incident_id)
+    return pairs
+
+
+def exit_code(reports: Sequence[FileReport]) -> int:
+    """2 if any file was unusable, 1 if any record was rejected, else 0."""
+    if any(report.error for report in reports):
+        return 2
+    return 1 if any(report.rejected for report in reports) else 0

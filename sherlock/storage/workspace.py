@@ -1,0 +1,324 @@
+"""One workspace = one home folder: the store of record and everything derived from it, kept in step.
+
+Write path: ``ingest`` validates and upserts into the SQLite store (one transaction per file), then ``sync`` brings
+the derived indexes up to the store's revision — Chroma by diffing content hashes (embed only what changed, delete
+what is gone), then the index snapshot (BM25, TF-IDF, entities, and the incident vectors exported from Chroma in
+store order for exact pool scoring) by an atomic rebuild. A ``kill -9`` at any point leaves
+the store consistent and the indexes either old or new; the next ``sync`` (or re-running the ingest) completes them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sherlock.config import DEMO_DIR, Settings, quiet_telemetry
+from sherlock.search.entities import EntityDictionary, EntityIndex
+from sherlock.storage.ingest import FileReport, ingest_file
+from sherlock.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+#: ``progress(stage, done, total)`` — the CLI draws tqdm bars from it, the app a progress bar.
+Progress = Callable[[str, int, int], None]
+LEXICAL_FORMAT = 2
+
+
+@dataclass
+class SyncReport:
+    revision: int = 0
+    embedded: int = 0
+    deleted: int = 0
+    lexical_rebuilt: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    sync: SyncReport | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": [report.as_dict() for report in self.files],
+                "sync": self.sync.as_dict() if self.sync else None}
+
+
+@dataclass
+class IndexSnapshot:
+    """Everything search reads besides Chroma, for one store revision: the lexical indexes, the entity index, and
+    the incident vectors (a read-only, memory-mapped copy of Chroma's, aligned with ``vector_rows``)."""
+
+    revision: int
+    bm25: Any
+    tfidf: Any
+    entities: EntityIndex
+    vectors: np.ndarray
+    vector_rows: dict[str, int]
+
+    def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
+        """Exact cosine similarity of the query with each known document (vectors are unit length)."""
+        known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
+        if not known:
+            return {}
+        values = self.vectors[[row for _, row in known]] @ query_vector
+        return {doc_id: float(value) for (doc_id, _), value in zip(known, values, strict=True)}
+
+
+class Workspace:
+    """Open (and create) the workspace at ``settings.home``. Heavy parts load lazily, once, thread-safely."""
+
+    def __init__(self, settings: Settings):
+        quiet_telemetry()
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._lexical: IndexSnapshot | None = None
+        self._variants: dict[tuple, IndexSnapshot] = {}
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.store_path)
+
+    @cached_property
+    def embedder(self) -> Any:
+        from sherlock.embed.embedders import make_embedder
+        return make_embedder(self.settings)
+
+    @cached_property
+    def dense(self) -> Any:
+        from sherlock.retrievers.dense import DenseRetriever, make_chroma_client
+        if self.settings.chroma_url:
+            client = make_chroma_client(url=self.settings.chroma_url)
+        else:
+            client = make_chroma_client(path=str(self.settings.chroma_path))
+        return DenseRetriever(client, self.embedder)
+
+    def entity_dictionary(self) -> EntityDictionary:
+        return EntityDictionary.load(self.settings.entities_path)
+
+    # -- writing -----------------------------------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[str | Path], fmt: str = "auto", mapping: dict[str, str] | None = None,
+               strict: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Validate and store each file, then bring the indexes up to date (even if nothing changed: that is
+        how re-running an interrupted ingest completes it)."""
+        report = IngestReport()
+        for path in paths:
+            report.files.append(ingest_file(self.store, Path(path), fmt, mapping, strict))
+        report.sync = self.sync(progress)
+        return report
+
+    def ensure_demo(self, progress: Progress | None = None) -> IngestReport | None:
+        """Load the demo corpus into an empty workspace; do nothing if it already holds incidents."""
+        if self.store.count():
+            return None
+        return self.ingest([DEMO_DIR / "incidents.jsonl"], progress=progress)
+
+    def prepare(self, progress: Progress | None = None) -> bool:
+        """Ready to search: the demo corpus in an empty workspace (when enabled), indexes at the store's revision.
+        Returns whether the demo corpus was loaded."""
+        loaded = self.settings.demo and not self.store.count()
+        if loaded:
+            self.ensure_demo(progress=progress)
+        if not self.is_synced():
+            self.sync(progress)
+        return loaded
+
+    def is_synced(self) -> bool:
+        revision = self.store.revision()
+        return self._dense_revision() == revision and self._lexical_revision_on_disk() == revision
+
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        """Make Chroma and the lexical bundle match the store. Idempotent; safe to re-run after a crash."""
+        with self._lock:
+            started = time.perf_counter()
+            revision = self.store.revision()
+            report = SyncReport(revision=revision)
+            if self._dense_revision() != revision:
+                report.embedded, report.deleted = self._sync_dense(progress)
+                self.store.set_meta(self._dense_key(), str(revision))
+            if self._lexical_revision_on_disk() != revision:
+                self._lexical = self._build_lexical(revision, progress)
+                report.lexical_rebuilt = True
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
+
+    def reindex(self, progress: Progress | None = None) -> SyncReport:
+        """Drop every derived index and rebuild it from the store."""
+        with self._lock:
+            self.dense.drop()
+            self.store.set_meta(self._dense_key(), "-1")
+            shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
+            self._lexical = None
+            return self.sync(progress)
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    def lexical(self) -> IndexSnapshot:
+        """The lexical bundle for the store's current revision: cached in memory, loaded from disk, or rebuilt."""
+        revision = self.store.revision()
+        bundle = self._lexical
+        if bundle is not None and bundle.revision == revision:
+            return bundle
+        with self._lock:
+            if self._lexical is None or self._lexical.revision != revision:
+                bundle = self._load_lexical(revision)
+                self._lexical = bundle if bundle is not None else self._build_lexical(revision, None)
+            return self._lexical
+
+    def lexical_for(self, settings: Settings) -> IndexSnapshot:
+        """The snapshot a search with ``settings`` reads: :meth:`lexical`, with BM25 refitted in memory (and kept
+        for this revision) when ``settings`` asks for other BM25 parameters than the index was built with — how an
+        A/B arm with its own ``bm25_k1``/``bm25_b`` is scored without touching the workspace's index."""
+        if settings.embedder != self.settings.embedder:
+            raise ValueError(f"this workspace is indexed with the {self.settings.embedder!r} embedding model, not "
+                             f"{settings.embedder!r}; compare embedding models in a workspace built with each "
+                             f"(sherlock --home ... reindex with SHERLOCK_EMBEDDER set)")
+        base = self.lexical()
+        key = (base.revision, settings.bm25_k1, settings.bm25_b, settings.bm25_backend)
+        own = (base.revision, self.settings.bm25_k1, self.settings.bm25_b, self.settings.bm25_backend)
+        if key == own:
+            return base
+        with self._lock:
+            if key not in self._variants:
+                from dataclasses import replace
+
+                from sherlock.retrievers.bm25 import BM25Retriever
+                bm25 = BM25Retriever(k1=settings.bm25_k1, b=settings.bm25_b, backend=settings.bm25_backend)
+                self._variants = {k: v for k, v in self._variants.items() if k[0] == base.revision}
+                self._variants[key] = replace(base, bm25=bm25.fit(list(self.store.iter_incidents())))
+            return self._variants[key]
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _dense_key(self) -> str:
+        return f"dense_revision:{self.dense.collection}"
+
+    def _dense_revision(self) -> int:
+        return int(self.store.get_meta(self._dense_key(), "-1"))
+
+    def _sync_dense(self, progress: Progress | None) -> tuple[int, int]:
+        wanted = self.store.hashes()
+        try:
+            have = self.dense.hashes()
+        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
+            log.warning("vector index unreadable (%s); rebuilding it from the store", exc)
+            self.dense.drop()
+            have = {}
+        stale = sorted(set(have) - set(wanted))
+        todo = sorted(i for i, h in wanted.items() if have.get(i) != h)
+        self.dense.delete(stale)
+        done = 0
+        for start in range(0, len(todo), 1024):
+            incidents = self.store.get_many(todo[start:start + 1024])
+            batch = [incidents[i] for i in todo[start:start + 1024] if i in incidents]
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress("embedding", done, len(todo))
+
+            self.dense.upsert(batch, progress=tick)
+        return len(todo), len(stale)
+
+    def _lexical_revision_on_disk(self) -> int:
+        manifest = self.settings.lexical_path / "manifest.json"
+        try:
+            data = json.loads(manifest.read_text())
+            current = data.get("format") == LEXICAL_FORMAT and data.get("collection") == self.dense.collection
+            return int(data["revision"]) if current else -1
+        except (OSError, ValueError, KeyError):
+            return -1
+
+    def _build_lexical(self, revision: int, progress: Progress | None) -> IndexSnapshot:
+        from sherlock.retrievers.bm25 import BM25Retriever
+        from sherlock.retrievers.tfidf import TfidfRetriever
+
+        total = self.store.count()
+        incidents = []
+        for incident in self.store.iter_incidents():
+            incidents.append(incident)
+            if progress and len(incidents) % 2000 == 0:
+                progress("reading", len(incidents), total)
+        if progress:
+            progress("lexical index", 0, 3)
+        s = self.settings
+        bm25 = BM25Retriever(k1=s.bm25_k1, b=s.bm25_b, backend=s.bm25_backend).fit(incidents)
+        if progress:
+            progress("lexical index", 1, 3)
+        tfidf = TfidfRetriever().fit(incidents)
+        if progress:
+            progress("lexical index", 2, 3)
+        entities = EntityIndex(self.entity_dictionary()).fit(incidents)
+        ids = [incident.id for incident in incidents]
+        vectors = self.dense.vectors(ids)
+        if progress:
+            progress("lexical index", 3, 3)
+        self._save_lexical(revision, bm25, tfidf, entities, ids, vectors)
+        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
+
+    def _save_lexical(self, revision: int, bm25: Any, tfidf: Any, entities: EntityIndex, ids: list[str],
+                      vectors: np.ndarray) -> None:
+        """Write to a private folder and swap it in, so a crash leaves the old snapshot or the new one, never half,
+        and two processes syncing the same home at once cannot write into each other's files."""
+        target = self.settings.lexical_path
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        staging, old = target.with_name(f"{target.name}.new-{tag}"), target.with_name(f"{target.name}.old-{tag}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if self.settings.bm25_backend == "bm25s":
+            bm25.save(staging / "bm25")
+        tfidf.save(staging / "tfidf")
+        (staging / "entities.json").write_text(json.dumps(entities.to_json()))
+        np.save(staging / "vectors.npy", vectors)
+        (staging / "vector_ids.json").write_text(json.dumps(ids))
+        (staging / "manifest.json").write_text(json.dumps({"format": LEXICAL_FORMAT, "revision": revision,
+                                                           "collection": self.dense.collection,
+                                                           "bm25": bm25.get_params()}))
+        try:
+            if target.exists():
+                target.rename(old)
+            staging.rename(target)
+        except OSError as exc:  # another process swapped its snapshot in first; the next reader checks its revision
+            log.info("index snapshot not swapped in (%s); keeping the one already there", exc)
+            if old.exists() and not target.exists():
+                old.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _load_lexical(self, revision: int) -> IndexSnapshot | None:
+        from sherlock.retrievers.bm25 import BM25Retriever
+        from sherlock.retrievers.tfidf import TfidfRetriever
+
+        path = self.settings.lexical_path
+        if self._lexical_revision_on_disk() != revision or self.settings.bm25_backend != "bm25s":
+            return None
+        try:
+            bm25 = BM25Retriever.load(path / "bm25")
+            tfidf = TfidfRetriever.load(path / "tfidf")
+            entities = EntityIndex.from_json(json.loads((path / "entities.json").read_text()),
+                                             self.entity_dictionary())
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            ids = json.loads((path / "vector_ids.json").read_text())
+            if len(ids) != len(vectors):
+                raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
+        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
+            log.warning("lexical index unreadable (%s); rebuilding it from the store", exc)
+            return None
+        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})

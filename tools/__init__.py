@@ -1,0 +1,1 @@
+"""Development tools that are not runtime code (the demo corpus generator)."""

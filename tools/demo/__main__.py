@@ -1,0 +1,3 @@
+from tools.demo.generator import main
+
+raise SystemExit(main())
