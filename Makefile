@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test setup setup-dev browser bench clean-home
+.PHONY: run test test-fast lint setup setup-dev browser bench clean-home
 
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
@@ -29,8 +29,17 @@ run: setup
 browser:
 	@test -x /usr/bin/chromium || bash scripts/install-chromium.sh
 
-test: setup-dev browser
+# lint and type checks: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy on sherlock/
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup-dev browser lint
 	$(BIN)/python -m pytest
+
+# the inner loop: no browser, no server processes, no notebooks, nothing marked slow
+test-fast: setup-dev
+	$(BIN)/python -m pytest -m "not browser and not server and not notebook and not slow"
 
 bench: setup-dev
 	$(BIN)/python benchmarks/run_all.py

@@ -1,15 +1,16 @@
-"""Sherlock's Streamlit entry point: page config and navigation over pages/."""
+"""Sherlock's Streamlit entry point: page config and navigation over views/ (not pages/: see the README's app
+section — a folder named pages/ next to this file turns on Streamlit's legacy page discovery)."""
 
 import streamlit as st
 
 st.set_page_config(page_title="Sherlock", page_icon="🔎", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Overview", icon="🏠", default=True),
-    st.Page("pages/chat.py", title="Chat search", icon="💬"),
-    st.Page("pages/tuning.py", title="Fusion tuning", icon="🎛️"),
-    st.Page("pages/experiments.py", title="Experiments", icon="🧪"),
-    st.Page("pages/patterns.py", title="Incident patterns", icon="📈"),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
+    st.Page("views/home.py", title="Overview", icon="🏠", default=True),
+    st.Page("views/chat.py", title="Chat search", icon="💬"),
+    st.Page("views/tuning.py", title="Fusion tuning", icon="🎛️"),
+    st.Page("views/experiments.py", title="Experiments", icon="🧪"),
+    st.Page("views/patterns.py", title="Incident patterns", icon="📈"),
+    st.Page("views/data.py", title="Data", icon="🗂️"),
 ]
 st.navigation(pages).run()

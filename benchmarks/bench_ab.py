@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sherlock.config import load_settings, quiet_telemetry
-from sherlock.evaluation.offline_ab_mlflow import EXPERIMENT, RUN_COLUMNS, list_runs, metric_key
-from sherlock.evaluation.tuning_mlflow import _quiet_store_setup, experiment_id
+from sherlock.config import load_settings
+from sherlock.evaluation.offline_ab_mlflow import EXPERIMENT, RUN_COLUMNS, list_runs
+from sherlock.tracking import experiment_id, metric_key, mlflow_client
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -74,15 +74,12 @@ def bench_cli(home: Path, data: Path) -> None:
 def bench_list_runs(count: int) -> None:
     """``count`` runs shaped like A/B comparisons (a parent, then its two arms) in a fresh SQLite store; then the
     time ``list_runs`` takes to read them all back."""
-    quiet_telemetry()
     from mlflow.entities import Metric, Param
-    from mlflow.tracking import MlflowClient
 
     with tempfile.TemporaryDirectory(prefix="sherlock-bench-ab-") as tmp:
         settings = load_settings(home=tmp, demo=False)
-        with _quiet_store_setup():
-            client = MlflowClient(tracking_uri=settings.tracking_uri)
-            experiment = experiment_id(client, settings, EXPERIMENT)
+        client = mlflow_client(settings)
+        experiment = experiment_id(client, settings, EXPERIMENT)
         started = time.perf_counter()
         parent = ""
         for i in range(count):

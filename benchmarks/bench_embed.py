@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sherlock.embed import onnx_minilm  # noqa: E402
-from sherlock.config import load_settings  # noqa: E402
-from sherlock.embed.embedders import MiniLMEmbedder  # noqa: E402
+from sherlock.config import load_settings
+from sherlock.embed import onnx_minilm
+from sherlock.embed.minilm import MiniLMEmbedder
 
 SUBJECTS = ["UPI collect requests", "Card payments on HDFC BINs", "Refund API", "pinelabs_online webhooks",
             "Settlement batch job", "snapdeal_test checkout", "Payout service", "Razorpay callback handler",

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_lexical.py [--docs 100000] [--rank-bm25-queries 20]
 
 (a) Quality: nDCG@10 on the 323 NFCorpus test queries, title + text indexed as one field, scored with
-    ``sherlock.evaluation.metrics`` (ranx shown alongside as a cross-check). Anserini's BM25 flat baseline (Lucene, k1=0.9,
+    ``sherlock.evaluation.metrics`` (ranx shown alongside as a cross-check). Anserini's BM25 flat baseline (Lucene,
+    k1=0.9,
     b=0.4, Porter stemming) scores 0.3218; the target is within 0.01 of it.
 (b) Speed: a synthetic corpus of ``--docs`` short incident-like documents (an NFCorpus title, repeated as the title
     field weight does, plus a ~50-word window of an NFCorpus abstract), queried with the NFCorpus test queries.
@@ -25,12 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sherlock.evaluation.metrics import evaluate, read_qrels, read_queries  # noqa: E402
-from sherlock.retrievers.base import weighted_text  # noqa: E402
-from sherlock.retrievers.bm25 import BM25Retriever  # noqa: E402
-from sherlock.retrievers.tfidf import TfidfRetriever  # noqa: E402
-from sherlock.schema import Incident  # noqa: E402
-from sherlock.text import tokenize  # noqa: E402
+from sherlock.evaluation.metrics import evaluate
+from sherlock.evaluation.query_sets import read_qrels, read_queries
+from sherlock.retrievers.base import weighted_text
+from sherlock.retrievers.bm25 import BM25Retriever
+from sherlock.retrievers.tfidf import TfidfRetriever
+from sherlock.schema import Incident
+from sherlock.text import tokenize
 
 NFCORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "beir" / "nfcorpus"
 ANSERINI_FLAT_NDCG10 = 0.3218
@@ -49,7 +51,8 @@ def beir_incidents(corpus: list[dict]) -> list[Incident]:
 
 def ranx_ndcg10(qrels, run) -> float | None:
     try:
-        from ranx import Qrels, Run, evaluate as ranx_evaluate
+        from ranx import Qrels, Run
+        from ranx import evaluate as ranx_evaluate
     except ImportError:
         return None
     return float(ranx_evaluate(Qrels(qrels), Run(run), "ndcg@10", make_comparable=True))

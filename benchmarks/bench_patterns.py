@@ -34,10 +34,10 @@ def bench_report(n: int) -> tuple[list[Row], float]:
     """Each step of the report on ``n`` incidents, then the whole report end to end (what the target is about)."""
     from sherlock.analytics import frame as analytics
     from sherlock.analytics import themes
+    from sherlock.analytics.patterns import patterns_report
     from sherlock.analytics.spikes import find_spikes
     from sherlock.storage.demo import active_spikes
     from tools.demo.generator import generate_incidents
-    from sherlock.analytics.patterns import patterns_report
 
     print(f"generating {n:,} incidents …", flush=True)
     incidents = generate_incidents(n=n)
@@ -65,8 +65,8 @@ def bench_report(n: int) -> tuple[list[Row], float]:
 
 def bench_store_read(n: int, tmp: Path) -> tuple[float, float]:
     """Reading ``n`` incidents back from a SQLite store (what the CLI does before the analytics)."""
-    from tools.demo.generator import generate_incidents
     from sherlock.storage.store import Store
+    from tools.demo.generator import generate_incidents
     store = Store(tmp / f"store-{n}.sqlite")
     if store.count() != n:
         store.upsert(generate_incidents(n=n))

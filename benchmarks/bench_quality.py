@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from sherlock.config import load_settings
-from sherlock.evaluation.metrics import evaluate, read_qrels, read_queries
+from sherlock.evaluation.metrics import evaluate
+from sherlock.evaluation.query_sets import read_qrels, read_queries
 from sherlock.search.searcher import Searcher
 from sherlock.storage.workspace import Workspace
 

@@ -35,8 +35,8 @@ def percentile(values: list[float], q: float) -> float:
 def build(size: int, home: Path) -> dict:
     """Generate ``size`` incidents and ingest them (skipped when the workspace already holds them)."""
     from sherlock.config import load_settings
-    from tools.demo.generator import generate_incidents
     from sherlock.storage.workspace import Workspace
+    from tools.demo.generator import generate_incidents
 
     workspace = Workspace(load_settings(home=home, demo=False))
     if workspace.store.count() == size and workspace.is_synced():
@@ -53,9 +53,9 @@ def build(size: int, home: Path) -> dict:
 def serve(home: Path, n_queries: int) -> dict:
     """Run in a fresh process: load the workspace, time warm queries, compare BM25 backends, report memory."""
     from sherlock.config import load_settings
-    from sherlock.storage.demo import load_demo_queries
     from sherlock.retrievers.bm25 import BM25Retriever
     from sherlock.search.searcher import Searcher
+    from sherlock.storage.demo import load_demo_queries
     from sherlock.storage.workspace import Workspace
 
     workspace = Workspace(load_settings(home=home, demo=False))

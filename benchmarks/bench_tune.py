@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from sherlock.config import load_settings
-from sherlock.evaluation.metrics import read_labelled_queries, read_qrels, read_queries
-from sherlock.search.searcher import Searcher
-from sherlock.evaluation.tuning import check_options, score_candidates, simplex_points, tune
 from sherlock.evaluation.grid import evaluate_points, features
-from sherlock.evaluation.grid_metrics import Judged
+from sherlock.evaluation.metrics import Judged
+from sherlock.evaluation.query_sets import read_labelled_queries, read_qrels, read_queries
+from sherlock.evaluation.tuning import check_options, score_candidates, simplex_points, tune
+from sherlock.search.searcher import Searcher
 from sherlock.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]

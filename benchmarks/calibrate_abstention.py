@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from sherlock.config import DEMO_DIR, load_settings
-from sherlock.storage.demo import load_demo_queries
 from sherlock.search.searcher import Searcher, find_ticket_ids
+from sherlock.storage.demo import load_demo_queries
 from sherlock.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for tests/test_browser.py when it is missing (run by `make test`).
+# Install Debian's Chromium for tests/app/test_browser.py when it is missing (run by `make test`).
 # Playwright's own browser download cannot reach its CDN from here, so the test drives /usr/bin/chromium.
 set -euo pipefail
 if [ ! -x /usr/bin/chromium ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "error: /usr/bin/chromium is missing and apt-get is not available to install it." >&2
-        echo "       The browser test (tests/test_browser.py) needs Chromium at /usr/bin/chromium:" >&2
+        echo "       The browser test (tests/app/test_browser.py) needs Chromium at /usr/bin/chromium:" >&2
         echo "       install your distribution's chromium package, then run make test again." >&2
         exit 1
     fi

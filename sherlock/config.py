@@ -1,8 +1,8 @@
 """Settings and workspace paths: the only module that reads the environment.
 
-Precedence (highest first): explicit keyword overrides (CLI flags), ``SHERLOCK_*`` environment variables,
-``<home>/sherlock.toml``, the defaults below. ``SHERLOCK_HOME`` / ``--home`` choose the workspace folder; every byte
-Sherlock writes lives under it, so two homes never interfere.
+Precedence (highest first), as pydantic-settings sources: explicit keyword overrides (CLI flags), ``SHERLOCK_*``
+environment variables, ``<home>/sherlock.toml``, the defaults below. ``SHERLOCK_HOME`` / ``--home`` choose the
+workspace folder; every byte Sherlock writes lives under it, so two homes never interfere.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from sherlock.registry import lookup
+from sherlock.search.fusion import DEFAULT_WEIGHTS, FUSERS, validate_weights
+from sherlock.search.normalise import NORMALIZERS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = PROJECT_ROOT / ".sherlock"
@@ -49,6 +53,8 @@ class Settings(BaseSettings):
 
     # dense store: embedded Chroma under <home>/chroma unless a server URL is given
     chroma_url: str | None = None
+    dense_exact_max: int = Field(default=50_000, ge=0, description="up to this many vectors, the dense top-n is "
+                                 "searched exactly in the index snapshot instead of Chroma's approximate HNSW index")
 
     # lexical
     bm25_backend: Literal["bm25s", "rank_bm25"] = "bm25s"
@@ -56,9 +62,9 @@ class Settings(BaseSettings):
     bm25_b: float = Field(default=0.75, ge=0, le=1)
 
     # fusion: weights are dense, bm25, tfidf (the original SherlockAI's 0.6/0.3/0.1 over min-max)
-    weights: tuple[float, float, float] = (0.6, 0.3, 0.1)
-    fusion: str = "wsum"
-    norm: str = "minmax"
+    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
+    fusion: str = Field(default="wsum", description="a key of sherlock.search.fusion.FUSERS")
+    norm: str = Field(default="minmax", description="a key of sherlock.search.normalise.NORMALIZERS")
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=10, description="per-retriever candidate pool before fusion")
 
@@ -91,8 +97,18 @@ class Settings(BaseSettings):
     @field_validator("weights")
     @classmethod
     def _weights_valid(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(w < 0 for w in value) or sum(value) <= 0:
-            raise ValueError(f"weights must be non-negative and not all zero, got {value}")
+        return validate_weights(value, 3)  # type: ignore[return-value]
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion_known(cls, value: str) -> str:
+        lookup(FUSERS, value, "fusion method")
+        return value
+
+    @field_validator("norm")
+    @classmethod
+    def _norm_known(cls, value: str) -> str:
+        lookup(NORMALIZERS, value, "normalisation")
         return value
 
     @classmethod
@@ -101,7 +117,8 @@ class Settings(BaseSettings):
                                    dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings
+        home = getattr(init_settings, "init_kwargs", {}).get("home") or env_settings().get("home") or DEFAULT_HOME
+        return init_settings, env_settings, WorkspaceTomlSource(settings_cls, Path(home) / SETTINGS_FILE)
 
     # -- derived paths: one place owns the workspace layout ----------------------------------------------------
 
@@ -143,18 +160,26 @@ class Settings(BaseSettings):
         return self.home / "mlartifacts"
 
 
+class WorkspaceTomlSource(TomlConfigSettingsSource):
+    """``<home>/sherlock.toml`` as a settings source (below the environment); a broken file is an error naming it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        self.path = path
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{file_path}: {exc}; fix or delete the file") from None
+
+
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings for a workspace: ``home`` (or ``SHERLOCK_HOME``, or the default), its ``sherlock.toml``, the
     environment, then ``overrides`` (``None`` values are ignored so CLI flags left unset do not mask anything)."""
-    chosen = Path(home or os.environ.get("SHERLOCK_HOME") or DEFAULT_HOME).expanduser().resolve()
-    from_file = read_settings_file(chosen)
     explicit = {key: value for key, value in overrides.items() if value is not None}
-    # Environment beats the file: pass the file's values only where the environment says nothing.
-    env_keys = {key[len("SHERLOCK_"):].lower() for key in os.environ if key.startswith("SHERLOCK_")}
-    merged = {key: value for key, value in from_file.items() if key not in env_keys}
-    merged.update(explicit)
-    merged["home"] = chosen
-    return Settings(**merged)
+    chosen = Path(home or os.environ.get("SHERLOCK_HOME") or DEFAULT_HOME).expanduser().resolve()
+    return Settings(**explicit, home=chosen)
 
 
 def read_settings_file(home: Path) -> dict[str, Any]:
@@ -189,20 +214,3 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quiet_telemetry() -> None:
-    """Turn off every phone-home we know of (Chroma, onnxruntime, MLflow, Streamlit, HF). Called before they load."""
-    for key, value in {
-        "ANONYMIZED_TELEMETRY": "False",
-        "ORT_DISABLE_TELEMETRY": "1",
-        "MLFLOW_ENABLE_TELEMETRY": "false",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # no download bars on stderr (CLI, notebooks, server log)
-        "DO_NOT_TRACK": "1",
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }.items():
-        os.environ.setdefault(key, value)

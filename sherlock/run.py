@@ -29,16 +29,3 @@ def write_trec_run(run: Run, path: str | Path, tag: str = "sherlock", k: int | N
                 out.write(f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
     return path
 
-
-def read_trec_run(path: str | Path) -> Run:
-    """Read a TREC run file; a malformed line raises ``ValueError`` naming ``file:line``."""
-    run: Run = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 6:
-            raise ValueError(f"{path}:{number}: expected 'qid Q0 docid rank score tag', got {line!r}")
-        qid, _, doc_id, _, score, _ = parts
-        run.setdefault(qid, {})[doc_id] = float(score)
-    return run

@@ -30,11 +30,23 @@ def test_home_from_environment(tmp_path, monkeypatch):
     assert load_settings().home == (tmp_path / "elsewhere").resolve()
 
 
-@pytest.mark.parametrize("weights, message", [("0.5,0.5", "three numbers"), ("-1,1,1", "non-negative"),
-                                              ("0,0,0", "not all zero")])
+@pytest.mark.parametrize("weights, message", [("0.5,0.5", "three numbers"), ("-1,1,1", "finite and >= 0"),
+                                              ("0,0,0", "all zero")])
 def test_bad_weights(tmp_path, weights, message):
     with pytest.raises(ValidationError, match=message):
         load_settings(home=tmp_path, weights=weights)
+
+
+@pytest.mark.parametrize(("key", "value", "listed"), [
+    ("fusion", "borda", "combmnz, dbsf, rrf, wsum"),
+    ("norm", "min-max", "dbsf, minmax, none, rank, zscore"),
+])
+def test_fusion_and_norm_are_checked_against_the_registries(tmp_path, monkeypatch, key, value, listed):
+    with pytest.raises(ValidationError, match=f"unknown .*{value!r}; choose one of: {listed}"):
+        load_settings(home=tmp_path, **{key: value})
+    monkeypatch.setenv(f"SHERLOCK_{key.upper()}", value)
+    with pytest.raises(ValidationError, match=f"choose one of: {listed}"):
+        load_settings(home=tmp_path)
 
 
 def test_unknown_key_in_settings_file_is_an_error(tmp_path):
@@ -45,7 +57,7 @@ def test_unknown_key_in_settings_file_is_an_error(tmp_path):
 
 def test_broken_settings_file_names_the_file(tmp_path):
     (tmp_path / "sherlock.toml").write_text("weights = [0.5,\n")
-    with pytest.raises(ValueError, match="sherlock.toml"):
+    with pytest.raises(ValueError, match=r"sherlock\.toml"):
         load_settings(home=tmp_path)
 
 

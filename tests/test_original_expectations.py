@@ -1,23 +1,13 @@
 """The original SherlockAI's own (assert-free) test expectations, turned into real assertions on its incidents.
 
 Source: ../shared/data/juspay-sherlock/original_expectations.jsonl (80 cases). Each case is classified from its
-``expected_behaviour`` text; the few cases that describe behaviour Sherlock deliberately does not have are listed in
-``NOT_APPLICABLE`` with the reason, so that every line is either asserted or explained.
+``expected_behaviour`` text (``classify`` in tests/conftest.py, which also lists, with the reason, the few cases that
+describe behaviour Sherlock deliberately does not have), so that every line is either asserted or explained.
+``@pytest.mark.original_cases(kind)`` runs a test once per case of that kind.
 """
-
-import json
 
 import pytest
 
-from tests.conftest import JUSPAY
-
-CASES = [json.loads(line) for line in (JUSPAY / "original_expectations.jsonl").read_text().splitlines() if line]
-
-NOT_APPLICABLE = {
-    # the original labelled these by its own match-type heuristics; there is no single right incident or verdict
-    "orig-58": "hdfc_merchant/axis_bank: no incident names both; the original's 'match type' label has no expected id",
-    "orig-68": "only says users disliked JSP-1011 for this query; no expected incident or verdict",
-}
 #: Known limitation, asserted as such: a long pasted ticket whose wording barely overlaps the incident abstains,
 #: but the right incident is still the first nearest miss shown.
 ABSTAINS_WITH_RIGHT_NEAREST_MISS = {"orig-64"}
@@ -28,39 +18,14 @@ NEAR_TIES = {
 }
 
 
-def kind(case: dict) -> str:
-    behaviour = case["expected_behaviour"].lower()
-    if case["id"] in NOT_APPLICABLE:
-        return "n/a"
-    if "not_found" in behaviour or "not found" in behaviour or "valid format" in behaviour:
-        return "id_not_found"
-    if "exact" in behaviour:
-        return "exact_id"
-    if "no ticket id" in behaviour or "not id path" in behaviour:
-        return "no_id"
-    if case["expected_id"] is None and any(word in behaviour for word in
-                                           ("reject", "no results", "no-results", "no relevant", "greeting",
-                                            "non_technical", "technical_issue", "capabilities")):
-        return "abstain"
-    if case["expected_id"] and "top-3" in behaviour:
-        return "top3"
-    if case["expected_id"]:
-        return "top1"
-    return "answer"  # payment-domain questions with no single expected id: must not abstain
-
-
-def by_kind(name):
-    return [pytest.param(case, id=case["id"]) for case in CASES if kind(case) == name]
-
-
-def test_every_case_is_classified():
-    kinds = {case["id"]: kind(case) for case in CASES}
+def test_every_case_is_classified(original_cases):
+    kinds = {case["id"]: case["kind"] for case in original_cases}
     assert len(kinds) == 80
     assert {k: sum(1 for v in kinds.values() if v == k) for k in set(kinds.values())} == {
         "exact_id": 13, "id_not_found": 9, "no_id": 5, "abstain": 12, "top3": 5, "top1": 30, "answer": 4, "n/a": 2}
 
 
-@pytest.mark.parametrize("case", by_kind("exact_id"))
+@pytest.mark.original_cases("exact_id")
 def test_exact_id(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     assert response.strategy == "exact_id" and not response.abstained and response.confidence == 1.0
@@ -68,33 +33,33 @@ def test_exact_id(juspay_searcher, case):
     assert all(hit.related for hit in response.results[1:])
 
 
-@pytest.mark.parametrize("case", by_kind("id_not_found"))
+@pytest.mark.original_cases("id_not_found")
 def test_unknown_ids_are_an_honest_not_found(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     assert response.strategy == "exact_id" and response.abstained and response.results == []
     assert "no incident" in response.reason
 
 
-@pytest.mark.parametrize("case", by_kind("no_id"))
+@pytest.mark.original_cases("no_id")
 def test_no_ticket_id_extracted(juspay_searcher, case):
     assert juspay_searcher.search(case["query"]).strategy == "hybrid"
 
 
-@pytest.mark.parametrize("case", by_kind("abstain"))
+@pytest.mark.original_cases("abstain")
 def test_no_matching_incident(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     assert response.abstained and response.confidence < 0.5
     assert response.results and all(hit.nearest_miss for hit in response.results)  # misses are flagged as such
 
 
-@pytest.mark.parametrize("case", by_kind("top3"))
+@pytest.mark.original_cases("top3")
 def test_keyword_probes_top3(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     assert not response.abstained
     assert case["expected_id"] in [hit.id for hit in response.results[:3]]
 
 
-@pytest.mark.parametrize("case", by_kind("top1"))
+@pytest.mark.original_cases("top1")
 def test_top1(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     if case["id"] in NEAR_TIES:
@@ -107,7 +72,7 @@ def test_top1(juspay_searcher, case):
         assert not response.abstained and response.confidence >= 0.5
 
 
-@pytest.mark.parametrize("case", by_kind("answer"))
+@pytest.mark.original_cases("answer")
 def test_domain_questions_are_answered(juspay_searcher, case):
     response = juspay_searcher.search(case["query"])
     assert not response.abstained and response.results

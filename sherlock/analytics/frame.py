@@ -1,7 +1,8 @@
 """Incident patterns on one pandas frame: volume over time, time to resolve, top entities.
 
 Everything starts from :func:`incidents_frame`, one row per incident with UTC timestamps; every other function takes
-that frame (or a slice of it) and returns a small frame or dict. Spikes are in :mod:`sherlock.analytics.spikes`; recurring themes
+that frame (or a slice of it) and returns a small frame or dict. Spikes are in :mod:`sherlock.analytics.spikes`;
+recurring themes
 and repeat incidents, which need the incident text, in :mod:`sherlock.analytics.themes`; ``sherlock patterns`` puts them
 together (:mod:`sherlock.analytics.patterns`).
 
@@ -71,7 +72,7 @@ def incidents_frame(incidents: Iterable[Incident]) -> pd.DataFrame:
     description when there is none), resolution and tags — the text themes and repeats compare (with the title)."""
     incidents = list(incidents)
     extras = [incident.extra for incident in incidents]
-    labels = {"id": [i.id for i in incidents], "title": [i.title for i in incidents],
+    labels: dict[str, list[Any]] = {"id": [i.id for i in incidents], "title": [i.title for i in incidents],
               "text": [f"{i.root_cause or i.description}\n{i.resolution}\n{' '.join(i.tags)}" for i in incidents],
               "service": [i.service or NONE for i in incidents], "severity": [i.severity or NONE for i in incidents],
               "category": [i.category or NONE for i in incidents], "status": [i.status or NONE for i in incidents],
@@ -267,8 +268,8 @@ def mttr_change(frame: pd.DataFrame, start: date, end: date, by: str,
     """:func:`mttr` per group for ``start .. end``, with ``previous_*`` and ``change_*`` columns for the median,
     p90 and mean against ``previous`` (default: the window of the same length just before)."""
     current = mttr(between(frame, start, end), by)
-    previous = mttr(between(frame, *(previous or previous_window(start, end))), by)
-    table = current.merge(previous[[by, "median", "p90", "mean"]], on=by, how="left", suffixes=("", "_previous"))
+    before = mttr(between(frame, *(previous or previous_window(start, end))), by)
+    table = current.merge(before[[by, "median", "p90", "mean"]], on=by, how="left", suffixes=("", "_previous"))
     for name in ("median", "p90", "mean"):
         table[f"change_{name}"] = (table[name] - table[f"{name}_previous"]).round(1)
     return table.rename(columns={f"{n}_previous": f"previous_{n}" for n in ("median", "p90", "mean")})
@@ -278,13 +279,14 @@ def mttr_change(frame: pd.DataFrame, start: date, end: date, by: str,
 
 def entity_mentions(frame: pd.DataFrame, entity_index: Any = None) -> pd.DataFrame:
     """``row, kind, entity`` for each entity an incident names (``row`` is its position in ``frame``): from a fitted
-    :class:`sherlock.search.entities.EntityIndex` (dictionary + mined names) when given, else the ``extra`` entity fields."""
+    :class:`sherlock.search.entities.EntityIndex` (dictionary + mined names) when given, else the ``extra`` entity
+    fields."""
     columns = ["row", "kind", "entity"]
     if entity_index is not None:
         found = entity_index.doc_entities_
-        rows = [(row, entity_index.kind(name) or "other", name)
-                for row, doc_id in enumerate(frame["id"]) for name in found.get(doc_id, ())]
-        return pd.DataFrame(rows, columns=columns)
+        mentions = [(row, entity_index.kind(name) or "other", name)
+                    for row, doc_id in enumerate(frame["id"]) for name in found.get(doc_id, ())]
+        return pd.DataFrame(mentions, columns=columns)
     parts = []
     for name in ENTITY_FIELDS:
         if name in frame.columns:

@@ -13,11 +13,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sherlock.analytics.frame import (DEFINITIONS, EXCLUDED_STATUSES, EXCLUDED_TAGS, between, compare_windows,
-                                comparison_windows, exclude, incidents_frame, mttr, mttr_summary, top_entities, volume)
-from sherlock.schema import Incident
+from sherlock.analytics.frame import (
+    DEFINITIONS,
+    EXCLUDED_STATUSES,
+    EXCLUDED_TAGS,
+    between,
+    compare_windows,
+    comparison_windows,
+    exclude,
+    incidents_frame,
+    mttr,
+    mttr_summary,
+    top_entities,
+    volume,
+)
 from sherlock.analytics.spikes import find_spikes
 from sherlock.analytics.themes import assign_themes, mark_repeats, repeat_rate, theme_summary, vectorize
+from sherlock.schema import Incident
 
 
 def analysed_frame(incidents: Iterable[Incident] | pd.DataFrame, statuses: Sequence[str] = EXCLUDED_STATUSES,
@@ -117,42 +129,3 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def format_report(report: dict[str, Any], top: int = 8) -> str:
-    """The report as a few lines of text (what ``sherlock patterns`` prints without ``--json``)."""
-    if not report["incidents"]:
-        return "No incidents to analyse (after exclusions)."
-    mttr_minutes, excluded = report["mttr_minutes"], report["excluded"]
-    left_out = ", ".join(f"{k} {v}" for k, v in excluded.items()) or "none"
-    lines = [f"{report['incidents']:,} incidents {report['from']} … {report['to']} (excluded: {left_out})",
-             f"MTTR median {_minutes(mttr_minutes['median'])}, p90 {_minutes(mttr_minutes['p90'])}, mean "
-             f"{_minutes(mttr_minutes['mean'])} over {mttr_minutes['resolved']:,} resolved "
-             f"({mttr_minutes['unresolved']:,} unresolved, left out)"]
-    change = report["change"]
-    if change["current"]:
-        metrics = change["metrics"]
-        lines.append(f"{change['current']['from']} … {change['current']['to']} against the period before: "
-                     + ", ".join(f"{name} {_signed(metrics[name]['change'])}"
-                                 for name in ("count", "mttr_median", "mttr_p90", "repeat_rate") if name in metrics))
-    repeats = report["repeats"]
-    lines.append(f"Repeat rate {report['repeat_rate']:.1%} (a near-duplicate within {repeats['window_days']:g} days, "
-                 f"cosine ≥ {repeats['threshold']:g})")
-    lines.append(f"Volume per {report['freq']}: " + ", ".join(f"{row['period']} {row['count']}"
-                                                            for row in report["volume"][-12:]))
-    lines.append("Recurring themes (size · label · last seen · MTTR median):")
-    lines.extend(f"  {t['size']:>5}  {t['label']}  · {t['days_since_last']:g} days ago · "
-                 f"{_minutes(t['mttr_median_minutes'])}" for t in report["themes"][:top])
-    lines.append(f"Spikes by {report['by']} (week · group · count vs expected):")
-    lines.extend(f"  {s['period']}  {s['group']}  {s['count']} vs {s['expected']:g}" for s in report["spikes"][:top])
-    if not report["spikes"]:
-        lines.append("  none")
-    return "\n".join(lines)
-
-
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
-
-
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+g}"

@@ -17,20 +17,18 @@ identifiers starting with a letter (bare numbers vary from one occurrence to the
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from sherlock.analytics.frame import period_start
+from sherlock.text import readable_terms
 
-#: A word or identifier starting with a letter (``oomkilled``, ``payments-api``, ``u30``); bare numbers are left out.
-_TERM = re.compile(r"[a-z][a-z0-9_\-]*[a-z0-9]")
 UNTHEMED = -1
 
 
@@ -41,14 +39,10 @@ class TextVectors(NamedTuple):
     terms: np.ndarray
 
 
-def _terms(text: str) -> list[str]:
-    return [term for term in _TERM.findall(text.lower()) if term not in ENGLISH_STOP_WORDS]
-
-
 def _title_twice(document: tuple[str, str]) -> list[str]:
     """The terms of ``(title, text)``, the title's twice: the title names the problem."""
-    title = _terms(document[0])
-    return title + title + _terms(document[1])
+    title = readable_terms(document[0])
+    return title + title + readable_terms(document[1])
 
 
 def vectorize(frame: pd.DataFrame, min_df: int = 2, max_df: float = 0.5) -> TextVectors:

@@ -1,7 +1,8 @@
 """Gemini answers through ``google-genai``: the retrieved incidents as fenced data, a bounded call, and the output
 held to the citation contract (only retrieved ids may be cited; others are removed and reported).
 
-Used by :class:`sherlock.answer.answerer.Answerer` when a key is configured; any failure raises :class:`GeminiUnavailable`,
+Used by :class:`sherlock.answer.answerer.Answerer` when a key is configured; any failure raises
+:class:`GeminiUnavailable`,
 which the answerer turns into the offline answer with a visible note. The key never appears in a message.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sherlock.config import Settings
+from sherlock.gemini_client import gemini_client, redact_key
 from sherlock.schema import Incident
 
 TEMPERATURE = 0.1
@@ -93,20 +95,12 @@ class GeminiAnswerer:
     def _get_client(self) -> Any:
         with self._lock:
             if self.client is None:
-                from google import genai
-                from google.genai import types
-
-                options = types.HttpOptions(timeout=int(self.settings.gemini_timeout_s * 1000),
-                                            retry_options=types.HttpRetryOptions(attempts=1))
-                key = self.settings.gemini_api_key.get_secret_value()  # type: ignore[union-attr]
-                self.client = genai.Client(api_key=key, http_options=options)
+                self.client = gemini_client(self.settings)
             return self.client
 
     def redact(self, message: str) -> str:
         """``message`` with the API key replaced by ``***``."""
-        key = self.settings.gemini_api_key
-        secret = key.get_secret_value() if key else ""
-        return message.replace(secret, "***") if secret else message
+        return redact_key(message, self.settings)
 
 
 def _within(call: Callable[[], Any], seconds: float) -> Any:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sherlock.config import MINILM_DISTRIBUTION, MINILM_SHA256, quiet_telemetry
+from sherlock.config import MINILM_DISTRIBUTION, MINILM_SHA256
 
 if TYPE_CHECKING:  # heavy imports happen lazily, inside the functions that need them
     import onnx
@@ -111,7 +111,6 @@ def create_session(path: Path) -> onnxruntime.InferenceSession:
     """A CPU session with telemetry off, full graph optimisation and one intra-op thread per usable core (≤ 4).
 
     ``run()`` on one session is thread-safe, so a single session serves every thread of the app."""
-    quiet_telemetry()
     import onnxruntime as ort
 
     if hasattr(ort, "disable_telemetry_events"):
@@ -149,7 +148,6 @@ def load_tokenizer(files: ModelFiles) -> tokenizers.Tokenizer:
     """The model's WordPiece tokenizer, truncating at 256 tokens and not padding (batches are padded by
     :func:`pad_batch` to their longest item). The file's own settings (128, fixed padding) are overridden, as
     sentence-transformers does with ``max_seq_length``."""
-    quiet_telemetry()  # sets TOKENIZERS_PARALLELISM=false before tokenizers loads
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(files.tokenizer))

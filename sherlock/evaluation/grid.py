@@ -1,32 +1,35 @@
-"""Vectorised scoring of many fusion weightings at once (the engine behind :mod:`sherlock.evaluation.tuning`).
+"""The batched form of the ranking path (:mod:`sherlock.search.ranking`): many fusion weightings scored at once, the
+engine behind :mod:`sherlock.evaluation.tuning`.
 
-Every fusion method of :mod:`sherlock.search.fusion` is linear in the weights once each retriever's scores are turned into
-per-document features: ``wsum`` and ``dbsf`` are Σ_i w_i · norm_i(d), ``rrf`` is Σ_i w_i · 1 / (k + rank_i(d)), and
+Every fusion method of :mod:`sherlock.search.fusion` is linear in the weights once each retriever's scores are turned
+into per-document features: ``wsum`` and ``dbsf`` are Σ_i w_i · norm_i(d), ``rrf`` is Σ_i w_i · 1 / (k + rank_i(d)), and
 ``combmnz`` is the weighted sum times the number of positively weighted retrievers that scored d. So each query's
 candidate pool is normalised once (queries padded to the largest pool), every weight point is one broadcast
-multiply-add, the entity boost multiplies the fused score as search does, and the metric
-(:mod:`sherlock.evaluation.grid_metrics`) is read off the top k of every (query, point) row, found by a partition, not a sort.
+multiply-add, the entity boost multiplies the fused score as search does, and the metric (the batched form of
+:data:`sherlock.evaluation.metrics.METRICS`) is read off the top k of every (query, point) row, found by a partition,
+not a sort.
 Documents that cannot reach the top k under any weighting are dropped first (:func:`candidate_mask`).
 
 The conventions are the pipeline's, and tests hold them to it:
 
-- normalisations as ``fusion.NORMALIZERS``; a missing score (NaN) takes the list's lowest normalised value (the
-  ``floor`` policy); an empty list contributes 0.0; RRF ranks only positive scores;
+- normalisations are the batched forms of ``sherlock.search.normalise.NORMALIZERS``; a missing score (NaN) takes the
+  list's lowest normalised value (the ``floor`` policy); an empty list contributes 0.0; RRF ranks only positive
+  scores (:func:`sherlock.search.fusion.rrf_denominators`);
 - rank positions as :func:`sherlock.run.top_k` (descending score, ties by ascending doc id);
-- the metric's ranking as :func:`sherlock.evaluation.metrics.rank` (descending score, ties by *descending* doc id, trec_eval):
-  pools are stored in descending doc-id order so that "ties by lower position" is exactly that order.
+- the metric's ranking as :func:`sherlock.evaluation.metrics.rank` (descending score, ties by *descending* doc id,
+  trec_eval): pools are stored in descending doc-id order so that "ties by lower position" is exactly that order.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sherlock.evaluation.metrics import parse_metric
-from sherlock.evaluation.grid_metrics import GRID_METRICS, Judged
+from sherlock.evaluation.metrics import METRICS, Judged, parse_metric
+from sherlock.search.fusion import rrf_denominators
+from sherlock.search.normalise import normalize_rows
 
 #: Fused-score cells per chunk of queries: about 1.6 MB of float64, so each chunk's passes stay in cache (measured
 #: on NFCorpus: 0.7 s for 3 × 231 points × 323 queries, against 1.1 s with 4M cells and 1.8 s with 16M).
@@ -59,87 +62,6 @@ class PaddedPool:
         return PaddedPool(self.raw[rows], self.valid[rows], self.boost[rows])
 
 
-# Normalisations of padded rows: (scores (Q, N), present (Q, N)) -> normalised (Q, N); absent cells are ignored ------
-
-def _row_stats(x: np.ndarray, present: np.ndarray, ddof: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: count, mean and std of the present scores, with ``math.fsum`` exactly as ``sherlock.search.fusion``."""
-    count, mean, std = present.sum(axis=1), np.zeros(len(x)), np.zeros(len(x))
-    for q in range(len(x)):
-        values = x[q, present[q]]
-        n = len(values)
-        if n == 0 or n - ddof <= 0:
-            continue
-        mean[q] = math.fsum(values.tolist()) / n
-        std[q] = math.sqrt(math.fsum(((values - mean[q]) ** 2).tolist()) / (n - ddof))
-    return count, mean, std
-
-
-def _minmax(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    low = np.where(present, x, np.inf).min(axis=1, keepdims=True)
-    high = np.where(present, x, -np.inf).max(axis=1, keepdims=True)
-    flat = high == low
-    width = np.where(flat | ~np.isfinite(high - low), 1.0, high - low)
-    with np.errstate(invalid="ignore"):
-        return np.where(flat, 1.0, (x - low) / width)
-
-
-def _zscore(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    _, mean, std = _row_stats(x, present, ddof=0)
-    zero = std == 0.0
-    return np.where(zero[:, None], 0.0, (x - mean[:, None]) / np.where(zero, 1.0, std)[:, None])
-
-
-def _positions(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """0-based position of each kept cell in :func:`sherlock.run.top_k` order (descending score, ties by ascending
-    doc id = descending pool position); other cells sort last."""
-    index = np.broadcast_to(np.arange(x.shape[1]), x.shape)
-    order = np.lexsort((-index, np.where(keep, -x, np.inf)), axis=-1)
-    positions = np.empty_like(order)
-    np.put_along_axis(positions, order, np.broadcast_to(np.arange(x.shape[1]), x.shape), axis=-1)
-    return positions
-
-
-def _rank(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    n = present.sum(axis=1, keepdims=True)
-    return (n - _positions(x, present)) / np.maximum(n, 1)
-
-
-def _dbsf(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    count, mean, std = _row_stats(x, present, ddof=1)
-    flat = (count < 2) | (std == 0.0)
-    low, width = (mean - 3.0 * std)[:, None], np.where(flat, 1.0, 6.0 * std)[:, None]
-    with np.errstate(invalid="ignore"):
-        return np.where(flat[:, None], 0.5, np.minimum(1.0, np.maximum(0.0, (x - low) / width)))
-
-
-def _none(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    return x.copy()
-
-
-GRID_NORMALIZERS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "minmax": _minmax, "zscore": _zscore, "rank": _rank, "dbsf": _dbsf, "none": _none}
-
-
-def normalised(x: np.ndarray, present: np.ndarray, norm: str) -> np.ndarray:
-    """One retriever's scores normalised per row, absent cells set to the row's floor (0.0 for an empty row)."""
-    if norm not in GRID_NORMALIZERS:
-        raise ValueError(f"unknown normalisation {norm!r}; choose one of: {', '.join(sorted(GRID_NORMALIZERS))}")
-    values = GRID_NORMALIZERS[norm](np.where(present, x, 0.0), present)
-    floor = np.where(present, values, np.inf).min(axis=1, keepdims=True)
-    return np.where(present, values, np.where(np.isfinite(floor), floor, 0.0))
-
-
-def rrf_denominators(x: np.ndarray, present: np.ndarray, rrf_k: int) -> np.ndarray:
-    """rrf_k + rank over the documents a retriever scored above zero (1-based ranks, top_k order), else inf."""
-    positive = present & (np.where(present, x, 0.0) > 0)
-    return np.where(positive, rrf_k + 1.0 + _positions(x, positive), np.inf)
-
-
-def rrf_features(x: np.ndarray, present: np.ndarray, rrf_k: int) -> np.ndarray:
-    """1 / (rrf_k + rank) over the documents a retriever scored above zero, else 0."""
-    return 1.0 / rrf_denominators(x, present, rrf_k)
-
-
 def features(pool: PaddedPool, fusion: str, norm: str, rrf_k: int = 60) -> np.ndarray:
     """(Q, N, 3) per-document features whose weighted sum is the fused score of ``fusion`` (before CombMNZ's count
     and the entity boost)."""
@@ -148,9 +70,9 @@ def features(pool: PaddedPool, fusion: str, norm: str, rrf_k: int = 60) -> np.nd
     for i in range(3):
         x, keep = pool.raw[:, :, i], present[:, :, i]
         if fusion == "rrf":
-            columns.append(rrf_features(x, keep, rrf_k))
+            columns.append(1.0 / rrf_denominators(x, keep, rrf_k))
         else:
-            columns.append(normalised(x, keep, "dbsf" if fusion == "dbsf" else norm))
+            columns.append(normalize_rows(x, keep, "dbsf" if fusion == "dbsf" else norm))
     return np.stack(columns, axis=-1)
 
 
@@ -280,5 +202,5 @@ def evaluate_points(pool: PaddedPool, judged: Judged, weights: np.ndarray, fusio
         positions = top_k_positions(fused, width if k is None else min(k, width))
         gains = np.where(kept, np.take_along_axis(judged.gains[rows], cols, axis=1), 0.0)  # -inf cells: not ranked
         top = np.take_along_axis(np.broadcast_to(gains[:, None, :], fused.shape), positions, axis=-1)
-        out[:, rows] = GRID_METRICS[family](top, judged.take(rows), k).T
+        out[:, rows] = METRICS[family].batched(top, judged.take(rows), k).T
     return out

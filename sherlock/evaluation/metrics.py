@@ -1,8 +1,10 @@
-"""Evaluate a run against relevance judgements, with trec_eval / ranx semantics, and read query sets and qrels.
+"""Evaluate a run against relevance judgements, with trec_eval / ranx semantics.
 
 ``evaluate(qrels, run, ["ndcg@10", "mrr", "recall@100"])`` gives mean scores; ``evaluate_per_query`` gives
 ``{metric: {query_id: score}}``. Metric names are ``family[@k]`` strings, parsed only by :func:`parse_metric`;
-families are the keys of ``METRICS``, and no ``@k`` means "the whole ranking".
+families are the keys of ``METRICS``, and no ``@k`` means "the whole ranking". Each family has a scalar form (one
+ranking) and a batched form (the tuning grid's many rankings at once) side by side; one parametrised test keeps them
+equal.
 
 Conventions (each chosen to agree with trec_eval, and with ranx wherever ranx is deterministic):
 
@@ -17,11 +19,11 @@ Conventions (each chosen to agree with trec_eval, and with ranx wherever ranx is
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from sherlock.run import Qrels, Run, Scores
 
@@ -72,13 +74,85 @@ def hit_rate(ranked: Ranking, relevant: Relevant, k: int | None = None) -> float
     return float(not relevant.keys().isdisjoint(ranked[:k]))
 
 
-METRICS: dict[str, Callable[[Ranking, Relevant, int | None], float]] = {
-    "ndcg": ndcg,
-    "mrr": reciprocal_rank,
-    "recall": recall,
-    "precision": precision,
-    "map": average_precision,
-    "hit_rate": hit_rate,
+# Many rankings at once: (queries, points, k) top-k gains -> (queries, points) ----------------------------------------
+
+@dataclass
+class Judged:
+    """What the batched metrics need per pooled query: ``gains`` (Q, N) the grade of each pool document (0 unless
+    relevant), ``n_relevant``, ``ideal`` (the ideal DCG at the cutoff, from every judged relevant document, as
+    :func:`ndcg`) and ``depth`` (the length of each query's fused run, which a metric without a cutoff divides by)."""
+
+    gains: np.ndarray
+    n_relevant: np.ndarray
+    ideal: np.ndarray
+    depth: np.ndarray  # the length of each query's fused run, which a metric without a cutoff divides by
+
+    @classmethod
+    def build(cls, doc_ids: Sequence[Sequence[str]], relevant: Sequence[Mapping[str, int]], width: int,
+              k: int | None) -> Judged:
+        gains = np.zeros((len(doc_ids), width))
+        for q, (ids, judged) in enumerate(zip(doc_ids, relevant, strict=True)):
+            for j, doc_id in enumerate(ids):
+                gains[q, j] = judged.get(doc_id, 0)
+        ideal = [sum(g / math.log2(i + 2) for i, g in enumerate(sorted(judged.values(), reverse=True)[:k]))
+                 for judged in relevant]
+        return cls(gains, np.array([len(j) for j in relevant], dtype=float), np.array(ideal),
+                   np.array([len(ids) for ids in doc_ids], dtype=float))
+
+    def take(self, rows: np.ndarray) -> Judged:
+        return Judged(self.gains[rows], self.n_relevant[rows], self.ideal[rows], self.depth[rows])
+
+
+def batched_ndcg(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    dcg = (top / np.log2(np.arange(top.shape[-1]) + 2.0)).sum(axis=-1)
+    return dcg / judged.ideal[:, None]
+
+
+def batched_reciprocal_rank(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    hits = top > 0
+    return np.where(hits.any(axis=-1), 1.0 / (hits.argmax(axis=-1) + 1.0), 0.0)
+
+
+def batched_recall(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    return (top > 0).sum(axis=-1) / judged.n_relevant[:, None]
+
+
+def batched_precision(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    depth = judged.depth[:, None] if k is None else np.full((len(top), 1), float(k))
+    return (top > 0).sum(axis=-1) / np.maximum(depth, 1.0)  # an empty run has precision 0
+
+
+def batched_average_precision(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    hits = top > 0
+    precision_at = np.cumsum(hits, axis=-1) / np.arange(1.0, top.shape[-1] + 1)
+    return (precision_at * hits).sum(axis=-1) / judged.n_relevant[:, None]
+
+
+def batched_hit_rate(top: np.ndarray, judged: Judged, k: int | None) -> np.ndarray:
+    return (top > 0).any(axis=-1).astype(float)
+
+
+# The registry -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric family in its two forms: ``scalar(ranked, relevant, k)`` for one ranking, ``batched(top, judged,
+    k)`` for the top-k gains of many rankings (the tuning grid). Calling it applies the scalar form."""
+
+    scalar: Callable[[Ranking, Relevant, int | None], float]
+    batched: Callable[[np.ndarray, Judged, int | None], np.ndarray]
+
+    def __call__(self, ranked: Ranking, relevant: Relevant, k: int | None = None) -> float:
+        return self.scalar(ranked, relevant, k)
+
+
+METRICS: dict[str, Metric] = {
+    "ndcg": Metric(ndcg, batched_ndcg),
+    "mrr": Metric(reciprocal_rank, batched_reciprocal_rank),
+    "recall": Metric(recall, batched_recall),
+    "precision": Metric(precision, batched_precision),
+    "map": Metric(average_precision, batched_average_precision),
+    "hit_rate": Metric(hit_rate, batched_hit_rate),
 }
 
 
@@ -107,7 +181,8 @@ def evaluate_per_query(qrels: Qrels, run: Run, metrics: str | Sequence[str]) -> 
         raise ValueError("no metrics given; ask for at least one, e.g. ['ndcg@10', 'mrr']")
     parsed = {name: parse_metric(name) for name in names}
     cutoffs = [k for _, k in parsed.values()]
-    depth = None if None in cutoffs else max(cutoffs)  # rank each query once, only as deep as a metric looks
+    # rank each query once, only as deep as a metric looks
+    depth = None if None in cutoffs else max(k for k in cutoffs if k is not None)
     results: dict[str, dict[str, float]] = {name: {} for name in parsed}
     for qid, judged in qrels.items():
         relevant = {doc_id: grade for doc_id, grade in judged.items() if grade > 0}
@@ -115,7 +190,7 @@ def evaluate_per_query(qrels: Qrels, run: Run, metrics: str | Sequence[str]) -> 
             continue
         ranked = rank(run.get(qid, {}), depth)
         for name, (family, k) in parsed.items():
-            results[name][qid] = METRICS[family](ranked, relevant, k)
+            results[name][qid] = METRICS[family].scalar(ranked, relevant, k)
     return results
 
 
@@ -125,91 +200,3 @@ def evaluate(qrels: Qrels, run: Run, metrics: str | Sequence[str]) -> dict[str, 
     if not next(iter(per_query.values())):
         raise ValueError("no query in the qrels has a relevant document (grade > 0); nothing to evaluate")
     return {name: math.fsum(scores.values()) / len(scores) for name, scores in per_query.items()}
-
-
-# Readers --------------------------------------------------------------------------------------------------------------
-
-BEIR_QRELS_HEADER = ["query-id", "corpus-id", "score"]
-
-
-def _grade(text: str, where: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{where}: the relevance grade must be an integer, got {text!r}") from None
-
-
-def read_qrels(path: str | Path) -> Qrels:
-    """Read BEIR ``qrels/*.tsv`` (tab-separated, header ``query-id corpus-id score``) or TREC qrels (``qid 0 docid
-    grade``, whitespace-separated), told apart by the BEIR header. CRLF line ends are fine; a repeated judgement
-    keeps the last grade; a malformed line raises ``ValueError`` naming ``file:line``."""
-    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    first = next((index for index, line in enumerate(lines) if line.strip()), None)
-    beir = first is not None and [field.strip() for field in lines[first].split("\t")] == BEIR_QRELS_HEADER
-    start = first + 1 if beir else 0
-    qrels: Qrels = {}
-    for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        if beir:
-            fields = [field.strip() for field in line.split("\t")]
-            if len(fields) != 3 or not all(fields):
-                raise ValueError(f"{where}: expected 3 tab-separated fields 'query-id corpus-id score', got {line!r}")
-            qid, doc_id, grade = fields
-        else:
-            fields = line.split()
-            if len(fields) != 4:
-                raise ValueError(f"{where}: expected TREC qrels 'qid 0 docid grade' (4 columns), got {line!r}; "
-                                 f"a BEIR file must start with the header '{chr(9).join(BEIR_QRELS_HEADER)}'")
-            qid, _, doc_id, grade = fields
-        qrels.setdefault(qid, {})[doc_id] = _grade(grade, where)
-    return qrels
-
-
-def _jsonl_queries(path: str | Path) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-    """``(where, query_id, text, record)`` per non-blank line; ids come from ``_id`` (BEIR) or ``id``, text from
-    ``text`` (BEIR) or ``query``."""
-    seen: dict[str, int] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object per line, got {type(record).__name__}")
-        qid = record.get("_id", record.get("id"))
-        text = record.get("text", record.get("query"))
-        if isinstance(qid, bool) or not isinstance(qid, (str, int)) or str(qid) == "":
-            raise ValueError(f"{where}: needs a query id in '_id' (BEIR) or 'id'")
-        if not isinstance(text, str):
-            raise ValueError(f"{where}: needs the query text as a string in 'text' (BEIR) or 'query'")
-        qid = str(qid)
-        if qid in seen:
-            raise ValueError(f"{where}: duplicate query id {qid!r} (first on line {seen[qid]})")
-        seen[qid] = number
-        yield where, qid, text, record
-
-
-def read_queries(path: str | Path) -> dict[str, str]:
-    """Read BEIR ``queries.jsonl`` (``{"_id", "text"}``) or our JSONL (``{"id", "query"}``) into ``{qid: text}``."""
-    return {qid: text for _, qid, text, _ in _jsonl_queries(path)}
-
-
-def read_labelled_queries(path: str | Path) -> tuple[dict[str, str], Qrels]:
-    """Read our labelled JSONL, ``{"id", "query", "relevant": {doc_id: grade}}`` per line, into ``(queries, qrels)``.
-    Every line needs ``relevant`` (it may be ``{}``: such a query is skipped by :func:`evaluate`)."""
-    queries: dict[str, str] = {}
-    qrels: Qrels = {}
-    for where, qid, text, record in _jsonl_queries(path):
-        relevant = record.get("relevant")
-        if not isinstance(relevant, dict) or not all(
-                isinstance(grade, int) and not isinstance(grade, bool) for grade in relevant.values()):
-            raise ValueError(f"{where}: 'relevant' must map doc ids to integer grades, e.g. "
-                             '{"INC-0042": 2, "INC-0107": 1}; use read_queries for unlabelled queries')
-        queries[qid] = text
-        qrels[qid] = dict(relevant)
-    return queries, qrels

@@ -4,9 +4,10 @@
                          queries, qrels, metrics=("ndcg@10", "mrr@10", "recall@10"))
     result.as_dict()   # the ``sherlock ab --json`` contract
 
-Each arm's rankings come from the tuning engine's :class:`~sherlock.evaluation.tuning.CandidatePool`: the pool of every query is
-scored once per *index* setting (embedding model, BM25 parameters, pool size) and both arms are fused from it, so an
-A/B of fusion settings costs one scoring pass, and each arm ranks exactly as ``Searcher.rank`` would with its settings.
+Each arm's rankings come from the ranking path's :class:`~sherlock.search.ranking.CandidatePool`: the pool of every
+query is scored once per *index* setting (embedding model, BM25 parameters, pool size) and both arms are fused from
+it, so an A/B of fusion settings costs one scoring pass, and each arm ranks exactly as ``Searcher.rank`` would with
+its settings.
 Per-query metrics are :func:`sherlock.evaluation.metrics.evaluate_per_query` (trec_eval semantics); the statistics are
 :mod:`sherlock.evaluation.stats` (paired tests, a bootstrap CI of the difference, Holm across metrics).
 """
@@ -22,10 +23,11 @@ import pandas as pd
 
 from sherlock.evaluation import stats
 from sherlock.evaluation.metrics import evaluate_per_query, parse_metric
-from sherlock.run import Qrels, Run
-from sherlock.search.searcher import Searcher
-from sherlock.evaluation.tuning import CandidatePool, _query_set_hash, score_candidates
+from sherlock.evaluation.query_sets import query_set_hash
 from sherlock.evaluation.variants import INDEX_SETTINGS, Variant
+from sherlock.run import Qrels, Run
+from sherlock.search.ranking import CandidatePool
+from sherlock.search.searcher import Searcher
 from sherlock.storage.workspace import Workspace
 
 DEFAULT_METRICS = ("ndcg@10", "mrr@10", "recall@10")
@@ -105,9 +107,7 @@ def judged_queries(queries: dict[str, str], qrels: Qrels) -> dict[str, str]:
 
 def rank_arm(pool: CandidatePool, settings: Any, depth: int) -> Run:
     """Every query of ``pool`` ranked with one arm's fusion settings and entity boost, ``depth`` results each."""
-    boosted = pool.with_boost(settings.entity_boost, settings.entity_multiplier)
-    return {qid: dict(boosted.ranking(qid, settings.weights, settings.fusion, settings.norm, k=depth,
-                                      rrf_k=settings.rrf_k)) for qid in pool.qids}
+    return pool.rank(settings, depth)
 
 
 def score_arms(workspace: Workspace, variants: dict[str, Variant], queries: dict[str, str], metrics: list[str],
@@ -127,7 +127,7 @@ def score_arms(workspace: Workspace, variants: dict[str, Variant], queries: dict
                 if progress:
                     progress(f"scoring queries (arm {arm})", done, total)
 
-            pools[key] = score_candidates(searcher, queries, n=settings[arm].candidates, progress=tick)
+            pools[key] = searcher.score_pools(queries, settings[arm].candidates, progress=tick)
             seconds[f"score_{arm}"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         runs[arm] = rank_arm(pools[key], settings[arm], variant.depth(metrics))
@@ -152,7 +152,8 @@ def compare_scores(a: pd.DataFrame, b: pd.DataFrame, metrics: Sequence[str], res
                          "(were they evaluated on the same query set?)")
     missing = [m for m in metrics if m not in a.columns or m not in b.columns]
     if missing:
-        raise ValueError(f"metric {missing[0]!r} is not in both runs; they have {sorted(set(a.columns) & set(b.columns))}")
+        shared = sorted(set(a.columns) & set(b.columns))
+        raise ValueError(f"metric {missing[0]!r} is not in both runs; they have {shared}")
     return stats.compare_metrics({m: a.loc[common, m].to_numpy(float) for m in metrics},
                                  {m: b.loc[common, m].to_numpy(float) for m in metrics},
                                  resamples=resamples, seed=seed, alpha=alpha)
@@ -178,7 +179,7 @@ def run_offline(workspace: Workspace, variant_a: Variant, variant_b: Variant, qu
     comparison = compare_scores(scores["a"], scores["b"], metrics, resamples, seed, alpha)
     seconds["statistics"] = round(time.perf_counter() - began, 3)
     seconds["total"] = round(time.perf_counter() - started, 3)
-    params = {"query_set": query_set, "query_set_hash": _query_set_hash(judged, qrels), "queries": len(qids),
+    params = {"query_set": query_set, "query_set_hash": query_set_hash(judged, qrels), "queries": len(qids),
               "queries_given": len(queries), "corpus_revision": workspace.store.revision(),
               "metrics": ",".join(metrics), "resamples": resamples, "seed": seed, "alpha": alpha,
               "holm_over": stats.PRIMARY_TEST}

@@ -286,29 +286,6 @@ def _arm_stats(rows: list[FeedbackRecord]) -> ArmStats:
     return ArmStats(sessions, len(votes), helpful, helpful / len(votes), list(wilson_ci(helpful, len(votes))))
 
 
-def format_result(result: OnlineResult) -> str:
-    """A readable table: arm, sessions, votes, helpful rate [CI], diff vs control [CI], test, p, Holm p."""
-    config = result.config
-    head = f"Online experiment {result.experiment} (control: {result.control}"
-    if config is not None:
-        head += f"; holdout {config.holdout:.0%}; salt {config.salt!r}"
-    lines = [head + ")", _row("arm", "sessions", "votes", "helpful rate [95% CI]", "diff vs control [95% CI]",
-                              "test", "p", "Holm p")]
-    for arm, stats in [*result.variants.items(), (HOLDOUT, result.holdout)]:
-        rate = "–" if stats.rate is None else f"{stats.rate:.1%} [{stats.ci95[0]:.1%}, {stats.ci95[1]:.1%}]"
-        c = result.comparisons.get(arm) or Comparison(vs=result.control)
-        diff = "–" if c.diff is None else f"{100 * c.diff:+.1f} pts [{100 * c.ci95[0]:+.1f}, {100 * c.ci95[1]:+.1f}]"
-        p = "–" if c.p is None else f"{c.p:.3g}"
-        p_holm = "–" if c.p_holm is None else f"{c.p_holm:.3g}"
-        lines.append(_row(arm, stats.sessions, stats.votes, rate, diff, c.test or "–", p, p_holm))
-    lines += [f"note: {note}" for note in result.notes]
-    return "\n".join(lines)
-
-
-def _row(arm: str, sessions: Any, votes: Any, rate: str, diff: str, test: str, p: str, p_holm: str) -> str:
-    return f"{arm:<16}{sessions:>9}{votes:>7}  {rate:<24}{diff:<32}{test:<8}{p:>8}{p_holm:>8}"
-
-
 # -- errors ----------------------------------------------------------------------------------------------------
 
 _VALID = {"": list(_OnlineFile.model_fields), "online": list(_OnlineTable.model_fields)}

@@ -5,9 +5,11 @@ compared side by side in the MLflow UI and every analysis of one experiment is k
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from sherlock.config import Settings, quiet_telemetry
+from sherlock.config import Settings
+from sherlock.tracking import experiment_id, mlflow_client, start_run
 
 if TYPE_CHECKING:
     from sherlock.evaluation.online_ab import ArmStats, Comparison, OnlineResult
@@ -18,13 +20,8 @@ MLFLOW_EXPERIMENT = "sherlock-ab-online"
 def log_online(result: OnlineResult, settings: Settings) -> str:
     """Log ``result`` to the ``sherlock-ab-online`` experiment of ``settings.tracking_uri``: a parent run (the
     experiment's config, holdout counts, ``result.json``) with one child run per arm (the arm's resolved settings,
-    its counts, rate and interval, and its comparison with the control). Returns the parent run id."""
-    quiet_telemetry()
-    from mlflow.entities import Metric, Param, RunTag
-    from mlflow.tracking import MlflowClient
-    from mlflow.utils.time import get_current_time_millis
-
-    from sherlock.evaluation.tuning_mlflow import _quiet_store_setup, experiment_id, set_terminated
+    its counts, rate and interval, and its comparison with the control). Returns the parent run id. The runs end
+    together: all FINISHED, or all FAILED when anything goes wrong half-way (and the error is raised)."""
     config = result.config
     if config is None:
         raise ValueError("log_online needs the result of analyse() (it carries the experiment's configuration)")
@@ -32,35 +29,19 @@ def log_online(result: OnlineResult, settings: Settings) -> str:
               "split": ",".join(f"{arm}={share:g}" for arm, share in config.split.items()),
               "control": config.control, "path": str(config.path or "")}
     tags = {"sherlock.kind": "online", "sherlock.experiment": config.name, "sherlock.home": str(settings.home)}
-    with _quiet_store_setup():
-        client = MlflowClient(tracking_uri=settings.tracking_uri)
-        experiment = experiment_id(client, settings, MLFLOW_EXPERIMENT)
-        parent = client.create_run(experiment, tags={**tags, "mlflow.runName": f"online {config.name}"}).info.run_id
-    runs = [parent]
-    try:
-        now = get_current_time_millis()
-        client.log_batch(parent, metrics=[Metric(f"holdout_{k}", float(v), now, 0) for k, v in
-                                          _metrics(result.holdout, None).items()],
-                         params=[Param(k, v) for k, v in shared.items()])
+    client = mlflow_client(settings)
+    experiment = experiment_id(client, settings, MLFLOW_EXPERIMENT)
+    with ExitStack() as runs:
+        parent = runs.enter_context(start_run(client, experiment, f"online {config.name}", tags))
+        parent.log({f"holdout_{k}": v for k, v in _metrics(result.holdout, None).items()}, shared)
         for arm, stats in result.variants.items():
-            child = client.create_run(experiment, tags={
-                **tags, "mlflow.parentRunId": parent, "mlflow.runName": arm, "sherlock.arm": arm,
-                "sherlock.role": "control" if arm == config.control else "treatment"}).info.run_id
-            runs.append(child)
-            params = {**config.arms[arm].params(settings), **shared, "arm": arm, "share": f"{config.split[arm]:g}"}
-            client.log_batch(child, metrics=[Metric(k, float(v), now, 0) for k, v in
-                                             _metrics(stats, result.comparisons.get(arm)).items()],
-                             params=[Param(k, v) for k, v in params.items()],
-                             tags=[RunTag("sherlock.variant", config.arms[arm].describe())])
-            set_terminated(client, child)
-        payload = json.dumps({**result.as_dict(), "mlflow_run_id": parent}, indent=1)
-        client.log_text(parent, payload, "result.json")
-    except BaseException:
-        for run in runs:
-            set_terminated(client, run, "FAILED")
-        raise
-    set_terminated(client, parent)
-    return parent
+            child = runs.enter_context(start_run(client, experiment, arm, {
+                **tags, "sherlock.arm": arm, "sherlock.role": "control" if arm == config.control else "treatment",
+                "sherlock.variant": config.arms[arm].describe()}, parent=parent.run_id))
+            child.log(_metrics(stats, result.comparisons.get(arm)),
+                      {**config.arms[arm].params(settings), **shared, "arm": arm, "share": f"{config.split[arm]:g}"})
+        parent.log_text(json.dumps({**result.as_dict(), "mlflow_run_id": parent.run_id}, indent=1), "result.json")
+    return parent.run_id
 
 
 def _metrics(stats: ArmStats, comparison: Comparison | None) -> dict[str, float]:
@@ -68,7 +49,7 @@ def _metrics(stats: ArmStats, comparison: Comparison | None) -> dict[str, float]
                               "rate": stats.rate}
     if stats.ci95:
         values.update(ci95_low=stats.ci95[0], ci95_high=stats.ci95[1])
-    if comparison is not None and comparison.diff is not None:
+    if comparison is not None and comparison.diff is not None and comparison.ci95:
         values.update(diff=comparison.diff, diff_ci95_low=comparison.ci95[0], diff_ci95_high=comparison.ci95[1],
                       p=comparison.p, p_holm=comparison.p_holm)
     return {k: v for k, v in values.items() if v is not None}

@@ -3,21 +3,110 @@ JSONL, the demo set), checked against the workspace; a small table out."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sherlock.config import DEMO_DIR, Settings
-from sherlock.evaluation.metrics import read_labelled_queries, read_qrels, read_queries
+from sherlock.config import DEMO_DIR
 from sherlock.run import Qrels
 
 if TYPE_CHECKING:
-    from sherlock.evaluation.tuning import TuneResult
+    pass
 
-RETRIEVER_NAMES = ("dense", "bm25", "tfidf")
 
+
+# Readers: BEIR / TREC qrels, BEIR queries, our labelled JSONL ---------------------------------------------------
+
+BEIR_QRELS_HEADER = ["query-id", "corpus-id", "score"]
+
+
+def _grade(text: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{where}: the relevance grade must be an integer, got {text!r}") from None
+
+
+def read_qrels(path: str | Path) -> Qrels:
+    """Read BEIR ``qrels/*.tsv`` (tab-separated, header ``query-id corpus-id score``) or TREC qrels (``qid 0 docid
+    grade``, whitespace-separated), told apart by the BEIR header. CRLF line ends are fine; a repeated judgement
+    keeps the last grade; a malformed line raises ``ValueError`` naming ``file:line``."""
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    first = next((index for index, line in enumerate(lines) if line.strip()), None)
+    beir = first is not None and [field.strip() for field in lines[first].split("\t")] == BEIR_QRELS_HEADER
+    start = first + 1 if beir and first is not None else 0
+    qrels: Qrels = {}
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        if beir:
+            fields = [field.strip() for field in line.split("\t")]
+            if len(fields) != 3 or not all(fields):
+                raise ValueError(f"{where}: expected 3 tab-separated fields 'query-id corpus-id score', got {line!r}")
+            qid, doc_id, grade = fields
+        else:
+            fields = line.split()
+            if len(fields) != 4:
+                raise ValueError(f"{where}: expected TREC qrels 'qid 0 docid grade' (4 columns), got {line!r}; "
+                                 f"a BEIR file must start with the header '{chr(9).join(BEIR_QRELS_HEADER)}'")
+            qid, _, doc_id, grade = fields
+        qrels.setdefault(qid, {})[doc_id] = _grade(grade, where)
+    return qrels
+
+
+def _jsonl_queries(path: str | Path) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """``(where, query_id, text, record)`` per non-blank line; ids come from ``_id`` (BEIR) or ``id``, text from
+    ``text`` (BEIR) or ``query``."""
+    seen: dict[str, int] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: expected a JSON object per line, got {type(record).__name__}")
+        qid = record.get("_id", record.get("id"))
+        text = record.get("text", record.get("query"))
+        if isinstance(qid, bool) or not isinstance(qid, (str, int)) or str(qid) == "":
+            raise ValueError(f"{where}: needs a query id in '_id' (BEIR) or 'id'")
+        if not isinstance(text, str):
+            raise ValueError(f"{where}: needs the query text as a string in 'text' (BEIR) or 'query'")
+        qid = str(qid)
+        if qid in seen:
+            raise ValueError(f"{where}: duplicate query id {qid!r} (first on line {seen[qid]})")
+        seen[qid] = number
+        yield where, qid, text, record
+
+
+def read_queries(path: str | Path) -> dict[str, str]:
+    """Read BEIR ``queries.jsonl`` (``{"_id", "text"}``) or our JSONL (``{"id", "query"}``) into ``{qid: text}``."""
+    return {qid: text for _, qid, text, _ in _jsonl_queries(path)}
+
+
+def read_labelled_queries(path: str | Path) -> tuple[dict[str, str], Qrels]:
+    """Read our labelled JSONL, ``{"id", "query", "relevant": {doc_id: grade}}`` per line, into ``(queries, qrels)``.
+    Every line needs ``relevant`` (it may be ``{}``: such a query is skipped by :func:`evaluate`)."""
+    queries: dict[str, str] = {}
+    qrels: Qrels = {}
+    for where, qid, text, record in _jsonl_queries(path):
+        relevant = record.get("relevant")
+        if not isinstance(relevant, dict) or not all(
+                isinstance(grade, int) and not isinstance(grade, bool) for grade in relevant.values()):
+            raise ValueError(f"{where}: 'relevant' must map doc ids to integer grades, e.g. "
+                             '{"INC-0042": 2, "INC-0107": 1}; use read_queries for unlabelled queries')
+        queries[qid] = text
+        qrels[qid] = dict(relevant)
+    return queries, qrels
+
+
+# Query sets ------------------------------------------------------------------------------------------------------
 
 @dataclass
 class QuerySet:
@@ -30,16 +119,18 @@ class QuerySet:
 
 
 def load_query_set(queries: Path | None, qrels: Path | None, demo: bool = False) -> QuerySet:
-    """``--demo``: the demo corpus's labelled set; ``--queries`` alone: a labelled JSONL (``{"id", "query",
-    "relevant"}``); ``--queries`` + ``--qrels``: BEIR ``queries.jsonl`` (or JSONL ``{"id", "query"}``) with BEIR or
-    TREC qrels."""
+    """``demo``: the demo corpus's labelled set; ``queries`` alone: a labelled JSONL (``{"id", "query",
+    "relevant"}``); ``queries`` + ``qrels``: BEIR ``queries.jsonl`` (or JSONL ``{"id", "query"}``) with BEIR or TREC
+    qrels."""
     if demo:
         if queries or qrels:
-            raise ValueError("--demo uses the demo corpus's labelled queries; leave out --queries and --qrels")
+            raise ValueError("the demo query set brings its own queries and judgements; give no queries or qrels file "
+                             "with it")
         texts, judged = read_labelled_queries(DEMO_DIR / "queries.jsonl")
         return QuerySet("demo", texts, judged)
     if queries is None:
-        raise ValueError("give --queries FILE (a labelled JSONL, or queries.jsonl with --qrels QRELS), or --demo")
+        raise ValueError("give a queries file (a labelled JSONL, or queries.jsonl with a qrels file), or use the "
+                         "demo query set")
     if qrels is None:
         texts, judged = read_labelled_queries(queries)
         return QuerySet(queries.name, texts, judged)
@@ -68,52 +159,8 @@ def restrict(query_set: QuerySet, known_ids: set[str]) -> QuerySet:
     return QuerySet(query_set.name, {qid: query_set.queries[qid] for qid in usable}, usable, notes)
 
 
-def tqdm_progress(description: str) -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (hidden when stderr is not a terminal)."""
-    from tqdm import tqdm
-    bar: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=description, unit="query", file=sys.stderr, leave=False,
-                              disable=None)
-        bar["bar"].n = done
-        bar["bar"].refresh()
-        if done >= total:
-            bar["bar"].close()
-
-    return update
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def report(result: TuneResult, query_set: str, settings: Settings, applied: Path | None = None) -> str:
-    """The human summary: best, cross-validated, current, default and single-retriever scores, and where the MLflow
-    run is."""
-    def row(label: str, weights: Any, norm: str, score: str) -> list[str]:
-        return [label, *(f"{w:.2f}" for w in weights), norm, score]
-
-    current = (tuple(settings.weights), settings.fusion, settings.norm)
-    p = result.params
-    rows = [["setting", *RETRIEVER_NAMES, "norm", result.metric],
-            ["tuned, cross-validated", "", "", "", "", f"{result.cv_mean:.4f} ± {result.cv_std:.4f}"],
-            row(f"tuned ({result.fusion})", result.weights, result.norm, f"{result.score:.4f}"),
-            row(f"current ({current[1]})", current[0], current[2], f"{result.current_score:.4f}"),
-            row("default (wsum)", (0.6, 0.3, 0.1), "minmax", f"{result.default_score:.4f}")]
-    for i, name in enumerate(RETRIEVER_NAMES):
-        rows.append(row(f"{name} only", [float(i == j) for j in range(3)], result.norm, f"{result.single[name]:.4f}"))
-    folds = ", ".join(f"{fold['test']:.3f}" for fold in result.cv_folds)
-    lines = [f"{query_set}: {p.get('queries')} queries, {p.get('points')} weight points × {str(p.get('norms')).replace(',', ', ')} "
-             f"({result.fusion}), {len(result.cv_folds)}-fold CV (held-out folds: {folds})", "", _table(rows), ""]
-    if result.mlflow_run_id:
-        lines.append(f"MLflow: run {result.mlflow_run_id} in experiment fusion-tuning at {settings.tracking_uri}")
-    if applied:
-        lines.append(f"Applied: weights, fusion and norm written to {applied}; search uses them now.")
-    else:
-        lines.append(f"Not applied: add --apply to write them to {settings.home / 'sherlock.toml'}.")
-    return "\n".join(lines)
+def query_set_hash(queries: dict[str, str], qrels: Qrels) -> str:
+    """A short content hash of the evaluated queries and their judgements (order-independent)."""
+    payload = json.dumps({qid: [text, sorted(qrels.get(qid, {}).items())] for qid, text in sorted(queries.items())},
+                         ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

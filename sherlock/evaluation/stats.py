@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+#: A sample of per-query scores: a list, a numpy array or a pandas Series.
+Values = Sequence[float] | np.ndarray
+
 PRIMARY_TEST = "p_permutation"
 
 
@@ -36,7 +39,7 @@ def _check_resamples(resamples: int) -> None:
         raise ValueError(f"resamples must be >= 1 (10,000 is the default), got {resamples!r}")
 
 
-def _sample(values: Sequence[float], name: str, min_size: int = 2) -> np.ndarray:
+def _sample(values: Values, name: str, min_size: int = 2) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if x.ndim != 1:
         raise ValueError(f"{name} must be a flat sequence of numbers, got an array of shape {x.shape}")
@@ -49,7 +52,7 @@ def _sample(values: Sequence[float], name: str, min_size: int = 2) -> np.ndarray
     return x
 
 
-def _pairs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(a: Values, b: Values) -> tuple[np.ndarray, np.ndarray]:
     if len(a) != len(b):
         raise ValueError(f"paired samples must have the same length (one score per query, same query order): "
                          f"len(a) = {len(a)}, len(b) = {len(b)}")
@@ -58,7 +61,7 @@ def _pairs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarr
 
 # Paired tests ---------------------------------------------------------------------------------------------------------
 
-def bootstrap_ci(diffs: Sequence[float], confidence: float = 0.95, resamples: int = 10_000,
+def bootstrap_ci(diffs: Values, confidence: float = 0.95, resamples: int = 10_000,
                  seed: int = 0) -> tuple[float, float]:
     """Confidence interval of the mean of ``diffs``: bias-corrected and accelerated bootstrap (Efron 1987, BCa).
 
@@ -98,7 +101,7 @@ def _precision_loss_ignored() -> Iterator[None]:
         yield
 
 
-def paired_t(a: Sequence[float], b: Sequence[float]) -> float:
+def paired_t(a: Values, b: Values) -> float:
     """Two-sided p of the paired t-test (Student 1908), ``scipy.stats.ttest_rel``; 1.0 when every difference is 0."""
     x, y = _pairs(a, b)
     if np.all(x == y):
@@ -107,7 +110,7 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> float:
         return float(stats.ttest_rel(x, y).pvalue)
 
 
-def wilcoxon(a: Sequence[float], b: Sequence[float]) -> float:
+def wilcoxon(a: Values, b: Values) -> float:
     """Two-sided p of the Wilcoxon signed-rank test (Wilcoxon 1945); zero differences are dropped (``"wilcox"``).
 
     1.0 when every difference is 0 (nothing is left to rank).
@@ -122,7 +125,7 @@ def _mean_statistic(d: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(d, axis=axis)
 
 
-def permutation(a: Sequence[float], b: Sequence[float], resamples: int = 10_000, seed: int = 0) -> float:
+def permutation(a: Values, b: Values, resamples: int = 10_000, seed: int = 0) -> float:
     """Two-sided p of the paired randomisation test of the mean difference (Fisher 1935; Smucker et al. 2007).
 
     Under the null hypothesis each query's two scores are exchangeable, so every difference may flip its sign:
@@ -142,7 +145,7 @@ def permutation(a: Sequence[float], b: Sequence[float], resamples: int = 10_000,
 
 # Unpaired summaries ---------------------------------------------------------------------------------------------------
 
-def welch(a: Sequence[float], b: Sequence[float]) -> float:
+def welch(a: Values, b: Values) -> float:
     """Two-sided p of Welch's unequal-variance t-test (Welch 1947), ``ttest_ind(equal_var=False)``.
 
     1.0 when both samples are constant and equal (scipy gives nan: 0/0).
@@ -154,7 +157,7 @@ def welch(a: Sequence[float], b: Sequence[float]) -> float:
         return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
 
 
-def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
+def cohens_d(a: Values, b: Values) -> float:
     """Cohen's d (Cohen 1988): ``(mean(b) - mean(a)) / sqrt((var(a) + var(b)) / 2)``, variances with ddof=1.
 
     The average-variance pooling is the original SherlockAI's choice. With zero spread: 0.0 when the means are equal,
@@ -168,7 +171,7 @@ def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
     return diff / sd
 
 
-def win_tie_loss(a: Sequence[float], b: Sequence[float], tolerance: float = 1e-12) -> tuple[int, int, int]:
+def win_tie_loss(a: Values, b: Values, tolerance: float = 1e-12) -> tuple[int, int, int]:
     """Per-query counts of ``b`` beating ``a`` by more than ``tolerance``, tying within it, and losing by more."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
@@ -200,7 +203,7 @@ def holm(pvalues: Mapping[str, float]) -> dict[str, float]:
 
 # A/B reports ----------------------------------------------------------------------------------------------------------
 
-def compare_paired(a: Sequence[float], b: Sequence[float], resamples: int = 10_000, seed: int = 0,
+def compare_paired(a: Values, b: Values, resamples: int = 10_000, seed: int = 0,
                    confidence: float = 0.95) -> dict[str, Any]:
     """Every paired statistic of variant ``b`` against baseline ``a``, as plain JSON-serialisable numbers.
 
@@ -218,7 +221,7 @@ def compare_paired(a: Sequence[float], b: Sequence[float], resamples: int = 10_0
     }
 
 
-def compare_metrics(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]], resamples: int = 10_000,
+def compare_metrics(a: Mapping[str, Values], b: Mapping[str, Values], resamples: int = 10_000,
                     seed: int = 0, alpha: float = 0.05) -> dict[str, dict]:
     """:func:`compare_paired` per metric, plus ``p_holm`` (Holm over ``PRIMARY_TEST`` across the metrics) and
     ``significant`` (``p_holm < alpha``). Metrics keep the order of ``a``."""

@@ -6,17 +6,16 @@ report a k-fold cross-validated score next to the default, the current setting a
     apply_result(settings, result)                        # search, chat and the CLI use the new weights
 
 Unlike a re-fuse-per-point grid search (ranx's ``optimize_fusion``), weights are enumerated with integer numerators
-(so 0.6/0.3/0.1 is always a candidate, exactly), every point is scored in one numpy pass (:mod:`sherlock.evaluation.grid`),
+(so 0.6/0.3/0.1 is always a candidate, exactly), every point is scored in one numpy pass
+(:mod:`sherlock.evaluation.grid`),
 and the reported score is held out: weights are chosen on the training folds and scored on the remaining one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,37 @@ import numpy as np
 import pandas as pd
 
 from sherlock.config import Settings, write_settings_file
-from sherlock.evaluation.metrics import parse_metric
-from sherlock.search.fusion import FUSERS, NORMALIZERS, fuse_scores
-from sherlock.run import Qrels, top_k
-from sherlock.search.searcher import RETRIEVERS, Searcher
-from sherlock.evaluation.grid import PaddedPool, evaluate_points, features
-from sherlock.evaluation.grid_metrics import Judged
+from sherlock.evaluation.grid import evaluate_points, features
+from sherlock.evaluation.metrics import Judged, parse_metric
+from sherlock.evaluation.query_sets import query_set_hash
 from sherlock.evaluation.tuning_mlflow import log_to_mlflow
+from sherlock.run import Qrels
+from sherlock.search.fusion import DEFAULT_WEIGHTS, FUSERS, RETRIEVERS
+from sherlock.search.fusion import check_options as check_fusion_options
+from sherlock.search.normalise import NORMALIZERS
+from sherlock.search.ranking import CandidatePool
+from sherlock.search.searcher import Searcher
 
-__all__ = ["RETRIEVERS", "FUSIONS", "NORMS", "DEFAULT", "simplex_points", "CandidatePool", "score_candidates",
-           "cross_validate", "check_options", "TuneResult", "tune", "apply_result", "log_to_mlflow"]
+__all__ = [
+    "DEFAULT",
+    "FUSIONS",
+    "NORMS",
+    "RETRIEVERS",
+    "CandidatePool",
+    "TuneResult",
+    "apply_result",
+    "check_options",
+    "cross_validate",
+    "log_to_mlflow",
+    "score_candidates",
+    "simplex_points",
+    "tune",
+]
 
 FUSIONS = tuple(FUSERS)
 NORMS = tuple(NORMALIZERS)
 #: The original SherlockAI's setting: weighted sum 0.6/0.3/0.1 over min-max scores.
-DEFAULT = ((0.6, 0.3, 0.1), "wsum", "minmax")
+DEFAULT = (DEFAULT_WEIGHTS, "wsum", "minmax")
 #: Fusion methods that ignore the ``norm`` option (RRF works on ranks, DBSF is its own normalisation).
 NORM_FREE = {"rrf", "dbsf"}
 
@@ -53,88 +68,10 @@ def simplex_points(step: float = 0.05) -> np.ndarray:
     return np.array([(i / n, j / n, (n - i - j) / n) for i in range(n + 1) for j in range(n + 1 - i)])
 
 
-@dataclass
-class CandidatePool:
-    """Each query's candidate pool (the union of each retriever's top ``n``) scored exactly by all three retrievers.
-
-    ``doc_ids[i]`` is in descending doc-id order (trec_eval's tie order); ``raw[i]`` is (n_i, 3) raw scores in
-    ``RETRIEVERS`` order, NaN where a retriever cannot score a document; ``boost[i]`` the entity-boost multiplier of
-    each document as search applies it (1.0 when the boost is off or the query names no entity)."""
-
-    qids: list[str]
-    queries: dict[str, str]
-    doc_ids: list[list[str]]
-    raw: list[np.ndarray]
-    boost: list[np.ndarray]
-    n: int = 200
-    revision: int | None = None
-    #: per document, how many query entities it mentions (0–2, what the boost's exponent counts)
-    entity_matches: list[np.ndarray] | None = None
-
-    def with_boost(self, enabled: bool, multiplier: float) -> CandidatePool:
-        """The same pool with the entity boost of another setting (``multiplier ** matches``, or none)."""
-        if self.entity_matches is None:
-            raise ValueError("this pool was scored without entity matches; score it again with score_candidates")
-        boost = [multiplier ** m if enabled else np.ones(len(m)) for m in self.entity_matches]
-        return replace(self, boost=boost)
-
-    @cached_property
-    def padded(self) -> PaddedPool:
-        return PaddedPool.from_lists(self.raw, self.boost)
-
-    @cached_property
-    def _row(self) -> dict[str, int]:
-        return {qid: i for i, qid in enumerate(self.qids)}
-
-    def ranking(self, qid: str, weights: Sequence[float], fusion: str = "wsum", norm: str = "minmax", k: int = 10,
-                rrf_k: int = 60) -> list[tuple[str, float]]:
-        """What hybrid search would rank for this query with these settings: fused with ``sherlock.search.fusion``, boosted,
-        the top ``k`` as ``(doc_id, score)`` in :func:`sherlock.run.top_k` order."""
-        if qid not in self._row:
-            raise ValueError(f"query {qid!r} is not in this candidate pool ({len(self.qids)} queries)")
-        i = self._row[qid]
-        lists = [{d: float(s) for d, s in zip(self.doc_ids[i], self.raw[i][:, r], strict=True) if not np.isnan(s)}
-                 for r in range(3)]
-        fused = fuse_scores(lists, weights, method=fusion, norm=norm, rrf_k=rrf_k)
-        boost = dict(zip(self.doc_ids[i], self.boost[i].tolist(), strict=True))
-        return top_k({d: s * boost[d] if boost[d] != 1.0 else s for d, s in fused.items()}, k)
-
-
 def score_candidates(searcher: Searcher, queries: dict[str, str], n: int = 200,
                      progress: Callable[[int, int], None] | None = None, batch_size: int = 64) -> CandidatePool:
-    """Score every query's candidate pool once (what ``Searcher.rank`` does, keeping every retriever's scores):
-    queries embedded and searched in batches of ``batch_size``, ``progress(done, total)`` after each batch."""
-    if n < 1:
-        raise ValueError(f"n (the per-retriever pool size) must be positive, got {n}")
-    workspace, settings = searcher.workspace, searcher.settings
-    snapshot = searcher.snapshot()
-    qids, texts = list(queries), list(queries.values())
-    doc_ids: list[list[str]] = []
-    raw: list[np.ndarray] = []
-    boost: list[np.ndarray] = []
-    matches: list[np.ndarray] = []
-    boost_on = settings.entity_boost and settings.entity_multiplier != 1.0
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start:start + batch_size]
-        vectors = workspace.embedder.embed(batch)
-        dense_top = workspace.dense.search_vectors(vectors, n)
-        bm25_top = snapshot.bm25.search_many(batch, n)
-        tfidf_top = snapshot.tfidf.search_many(batch, n)
-        for i, text in enumerate(batch):
-            scores = searcher._pool(snapshot, text, vectors[i], n, None, dense_top[i], bm25_top[i], tfidf_top[i])
-            ids = sorted(set().union(*scores.values()), reverse=True)
-            doc_ids.append(ids)
-            raw.append(np.array([[scores[r].get(d, np.nan) for r in RETRIEVERS] for d in ids], dtype=float)
-                       .reshape(len(ids), 3))
-            # boosting 1.0 by 2 per shared entity gives 2 ** matches: the match counts, exactly, in one pass
-            doubled, _ = snapshot.entities.boost(dict.fromkeys(ids, 1.0), snapshot.entities.extract(text), 2.0)
-            matched = np.rint(np.log2([doubled[d] for d in ids])).astype(float)
-            matches.append(matched)
-            boost.append(settings.entity_multiplier ** matched if boost_on else np.ones(len(ids)))
-        if progress:
-            progress(min(start + batch_size, len(texts)), len(texts))
-    return CandidatePool(qids, dict(queries), doc_ids, raw, boost, n=n, revision=snapshot.revision,
-                         entity_matches=matches)
+    """Score every query's candidate pool once (:meth:`Searcher.score_pools` with a pool of ``n`` per retriever)."""
+    return searcher.score_pools(queries, n, progress=progress, batch_size=batch_size)
 
 
 def cross_validate(scores: np.ndarray, folds: int = 5, seed: int = 0,
@@ -214,14 +151,11 @@ def check_options(metric: str = "ndcg@10", fusion: str = "wsum", norms: Sequence
     simplex_points(step)
     if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
         raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
-    if fusion not in FUSERS:
-        raise ValueError(f"unknown fusion method {fusion!r}; choose one of: {', '.join(sorted(FUSERS))}")
     norms = list(dict.fromkeys([norms] if isinstance(norms, str) else norms))
     if not norms:
         raise ValueError(f"give at least one normalisation: {', '.join(NORMS)}")
     for norm in norms:
-        if norm not in NORMALIZERS:
-            raise ValueError(f"unknown normalisation {norm!r}; choose one of: {', '.join(sorted(NORMALIZERS))}")
+        check_fusion_options(fusion, norm)
     return norms[:1] if fusion in NORM_FREE else norms
 
 
@@ -268,20 +202,14 @@ def tune(pool: CandidatePool, qrels: Qrels, metric: str = "ndcg@10", fusion: str
     params = {"metric": metric, "fusion": fusion, "norms": ",".join(norms), "step": step, "points": len(points),
               "folds": folds, "seed": seed, "rrf_k": rrf_k, "queries": len(rows), "candidates": pool.n,
               "corpus_revision": pool.revision, "current": json.dumps([list(current[0]), *current[1:]]),
-              "query_set_hash": _query_set_hash({q: pool.queries[q] for q in qids}, qrels)}
+              "query_set_hash": query_set_hash({q: pool.queries[q] for q in qids}, qrels)}
     return TuneResult(metric=metric, fusion=fusion, norm=norm,
-                      weights=tuple(float(w) for w in points[best % len(points)]), score=float(best_pq.mean()),
+                      weights=(float(points[best % len(points)][0]), float(points[best % len(points)][1]),
+                               float(points[best % len(points)][2])), score=float(best_pq.mean()),
                       cv_mean=float(tests.mean()), cv_std=float(tests.std(ddof=1)), cv_folds=cv,
                       default_score=float(default_pq.mean()), current_score=float(current_pq.mean()),
                       single={name: float(in_norm[i].mean()) for name, i in one_hot.items()},
                       surface=grid, per_query=per_query, single_per_query=single_pq, params=params)
-
-
-def _query_set_hash(queries: dict[str, str], qrels: Qrels) -> str:
-    """A short content hash of the evaluated queries and their judgements (order-independent)."""
-    payload = json.dumps({qid: [text, sorted(qrels.get(qid, {}).items())] for qid, text in sorted(queries.items())},
-                         ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def apply_result(settings: Settings, result: TuneResult) -> Path:

@@ -36,7 +36,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sherlock.config import Settings
-from sherlock.search.fusion import FUSERS, NORMALIZERS
+from sherlock.registry import lookup
+from sherlock.search.fusion import FUSERS, RETRIEVERS, validate_weights
+from sherlock.search.normalise import NORMALIZERS
 
 #: ``[search]`` key → the ``Settings`` field it overrides (``k`` is per comparison, not a setting).
 SEARCH_SETTINGS = {"weights": "weights", "fusion": "fusion", "norm": "norm", "rrf_k": "rrf_k",
@@ -69,31 +71,29 @@ class SearchConfig(BaseModel):
     @classmethod
     def _weights_table(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            unknown = set(value) - {"dense", "bm25", "tfidf"}
+            unknown = set(value) - set(RETRIEVERS)
             if unknown:
-                raise ValueError(f"unknown retriever {sorted(unknown)[0]!r} in weights; use dense, bm25, tfidf")
-            return tuple(float(value.get(name, 0.0)) for name in ("dense", "bm25", "tfidf"))
+                raise ValueError(f"unknown retriever {sorted(unknown)[0]!r} in weights; use {', '.join(RETRIEVERS)}")
+            return tuple(float(value.get(name, 0.0)) for name in RETRIEVERS)
         return value
 
     @field_validator("weights")
     @classmethod
     def _weights_valid(cls, value: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
-        if value is not None and (any(w < 0 for w in value) or sum(value) <= 0):
-            raise ValueError(f"weights must be non-negative and not all zero, got {list(value)}")
-        return value
+        return None if value is None else validate_weights(value, len(RETRIEVERS))  # type: ignore[return-value]
 
     @field_validator("fusion")
     @classmethod
     def _fusion_known(cls, value: str | None) -> str | None:
-        if value is not None and value not in FUSERS:
-            raise ValueError(f"unknown fusion {value!r}; choose one of: {', '.join(FUSERS)}")
+        if value is not None:
+            lookup(FUSERS, value, "fusion")
         return value
 
     @field_validator("norm")
     @classmethod
     def _norm_known(cls, value: str | None) -> str | None:
-        if value is not None and value not in NORMALIZERS:
-            raise ValueError(f"unknown norm {value!r}; choose one of: {', '.join(NORMALIZERS)}")
+        if value is not None:
+            lookup(NORMALIZERS, value, "norm")
         return value
 
 
@@ -110,8 +110,8 @@ class AnswerConfig(BaseModel):
     @classmethod
     def _prompt_known(cls, value: str | None) -> str | None:
         from sherlock.answer.gemini import PROMPTS
-        if value is not None and value not in PROMPTS:
-            raise ValueError(f"unknown prompt version {value!r}; choose one of: {', '.join(PROMPTS)}")
+        if value is not None:
+            lookup(PROMPTS, value, "prompt version")
         return value
 
 

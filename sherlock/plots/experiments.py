@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from sherlock.tracking import metric_key
+
 SIGNIFICANT = "✓ significant (Holm)"
 NOT_SIGNIFICANT = "–"
 #: stats key → column title, in the order the table shows them
@@ -24,7 +26,8 @@ P_VALUES = {"p_paired_t": "p paired t", "p_wilcoxon": "p Wilcoxon", "p_permutati
 
 
 def stats_table(stats: Mapping[str, Mapping[str, Any]], labels: Sequence[str] = ("A", "B")) -> pd.DataFrame:
-    """One row per metric of a comparison (``ABResult.stats`` or :func:`sherlock.evaluation.offline_ab.compare_scores`): both
+    """One row per metric of a comparison (``ABResult.stats`` or
+    :func:`sherlock.evaluation.offline_ab.compare_scores`): both
     means, B − A with its 95% bootstrap interval, the four p-values, Cohen's d, the Holm-adjusted p of the
     randomisation test and whether it is significant."""
     a, b = labels
@@ -41,7 +44,8 @@ def stats_table(stats: Mapping[str, Mapping[str, Any]], labels: Sequence[str] = 
 
 
 def logged_metrics(runs: pd.DataFrame) -> list[str]:
-    """The metrics the offline A/B parents of :func:`sherlock.evaluation.offline_ab_mlflow.list_runs` carry (``ndcg@10``…),
+    """The metrics the offline A/B parents of :func:`sherlock.evaluation.offline_ab_mlflow.list_runs` carry
+    (``ndcg@10``…),
     the default ones first."""
     from sherlock.evaluation.offline_ab import DEFAULT_METRICS
     found = {column.removesuffix(".diff").replace("_at_", "@") for column in runs.columns if column.endswith(".diff")}
@@ -49,10 +53,10 @@ def logged_metrics(runs: pd.DataFrame) -> list[str]:
 
 
 def experiments_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One row per offline A/B (the ``ab-offline`` parents of :func:`sherlock.evaluation.offline_ab_mlflow.list_runs`, newest
+    """One row per offline A/B (the ``ab-offline`` parents of :func:`sherlock.evaluation.offline_ab_mlflow.list_runs`,
+    newest
     first): name, start, query set, queries, ``metric`` for A and B, B − A and its Holm p, wins/ties/losses on the
     comparison's primary metric, status and run id."""
-    from sherlock.evaluation.offline_ab_mlflow import metric_key
     parents = runs[runs["kind"] == "ab-offline"]
     key = metric_key(metric)
 
@@ -121,22 +125,6 @@ def arm_scatter(per_query: pd.DataFrame, metric: str, labels: Sequence[str] = ("
     figure.update_layout(title=f"{metric} per query: {a} vs {b}", xaxis_title=f"{metric} {a}",
                          yaxis_title=f"{metric} {b}", margin={"t": 50})
     figure.update_yaxes(scaleanchor="x", scaleratio=1)
-    return figure
-
-
-def metric_diffs(stats: Mapping[str, Mapping[str, Any]], labels: Sequence[str] = ("A", "B")) -> go.Figure:
-    """B − A per metric with its 95% bootstrap interval (a forest plot); an interval that crosses zero is no
-    evidence of a difference."""
-    a, b = labels
-    frame = pd.DataFrame([{"metric": m, "diff": e["diff"], "low": e["ci95"][0], "high": e["ci95"][1],
-                           "significant": SIGNIFICANT if e["significant"] else "not significant"}
-                          for m, e in stats.items()])
-    figure = px.scatter(frame, x="diff", y="metric", color="significant", error_x=frame["high"] - frame["diff"],
-                        error_x_minus=frame["diff"] - frame["low"], labels={"diff": f"{b} − {a} (95% CI)"},
-                        title="Difference per metric")
-    figure.add_vline(x=0, line_dash="dash", line_color="grey")
-    figure.update_traces(marker={"size": 12})
-    figure.update_layout(margin={"t": 50}, legend_title_text="")
     return figure
 
 

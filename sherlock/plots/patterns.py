@@ -17,7 +17,8 @@ SEVERITY_COLOURS = {"SEV1": "#b2182b", "SEV2": "#ef8a62", "SEV3": "#67a9cf", "SE
 def volume_chart(counts: pd.DataFrame, by: str | None = None, spikes: pd.DataFrame | None = None,
                  max_spikes: int = 12) -> go.Figure:
     """Stacked bars of :func:`~sherlock.analytics.frame.volume` (one colour per group), with the largest ``spikes``
-    (from :func:`~sherlock.analytics.spikes.find_spikes`) as dotted lines at their week and a marker above the bars whose
+    (from :func:`~sherlock.analytics.spikes.find_spikes`) as dotted lines at their week and a marker above the bars
+    whose
     hover says which group spiked, by how much."""
     figure = px.bar(counts, x="start", y="count", color=by, labels={"start": "", "count": "incidents"},
                     hover_data={"period": True, "start": False})
@@ -62,7 +63,8 @@ def severity_mix(frame: pd.DataFrame, freq: str = "M") -> go.Figure:
 
 
 def themes_chart(summary: pd.DataFrame, max_themes: int = 30) -> go.Figure:
-    """A treemap of :func:`~sherlock.analytics.themes.theme_summary`: area = size, colour = days since the last incident."""
+    """A treemap of :func:`~sherlock.analytics.themes.theme_summary`: area = size, colour = days since the last
+    incident."""
     top = summary[summary["theme"] >= 0].head(max_themes)
     figure = px.treemap(top, path=[px.Constant("themes"), "label"], values="size", color="days_since_last",
                         color_continuous_scale="RdYlBu", hover_data=["weeks_active", "mttr_median_minutes"])

@@ -29,8 +29,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from sherlock.retrievers.base import Retriever, weighted_text
-from sherlock.retrievers.lexical_index import (DocIndex, ScoreColumn, check_choice, read_manifest, sparse_columns,
-                                               top_k_in_batches, write_dir_atomically)
+from sherlock.retrievers.lexical_index import (
+    DocIndex,
+    ScoreColumn,
+    check_choice,
+    read_manifest,
+    sparse_columns,
+    top_k_in_batches,
+    write_dir_atomically,
+)
 from sherlock.run import Scores
 from sherlock.schema import Incident
 from sherlock.text import tokenize
@@ -175,13 +182,15 @@ class BM25Retriever(Retriever):
                 columns.append((rows, scores[rows]))
             return columns
         vocab = self.index_.vocab_dict
-        rows, cols = [], []
+        query_rows: list[int] = []
+        term_columns: list[int] = []
         for number, tokens in enumerate(token_lists):
             ids = [vocab[token] for token in tokens if token in vocab]
-            rows.extend([number] * len(ids))
-            cols.extend(ids)
+            query_rows.extend([number] * len(ids))
+            term_columns.extend(ids)
         # duplicate (query, term) pairs add up, as repeated query terms do in bm25s, rank-bm25 and Lucene
-        counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(token_lists), self._weights.shape[1]))
+        counts = sp.csr_matrix((np.ones(len(query_rows)), (query_rows, term_columns)),
+                               shape=(len(token_lists), self._weights.shape[1]))
         return sparse_columns(sp.csc_matrix(self._weights @ counts.T))
 
     def search(self, query: str, k: int = 10, allowed: Collection[str] | None = None) -> Scores:

@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from sherlock.embed.embedders import ChromaEmbeddingFunction, Embedder
+from sherlock.embed.base import Embedder
+from sherlock.embed.chroma import ChromaEmbeddingFunction
 from sherlock.retrievers.base import Retriever
 from sherlock.run import Scores
 from sherlock.schema import Incident
@@ -77,7 +78,7 @@ class DenseRetriever(Retriever):
         """Delete the collection (``sherlock reindex`` rebuilds it from the store)."""
         try:
             self.client.delete_collection(self.collection)
-        except Exception:  # noqa: BLE001 - chroma raises different types for "does not exist" across versions
+        except Exception:
             pass
         self._collection = None
 
@@ -140,7 +141,7 @@ class DenseRetriever(Retriever):
                     allowed: Collection[str] | None = None) -> list[Scores]:
         if not queries:
             return []
-        return self.search_vectors(self.embedder.embed(list(queries)), k, allowed)
+        return self.search_vectors(self.embedder.embed_queries(list(queries)), k, allowed)
 
     def search_vectors(self, vectors: np.ndarray, k: int, allowed: Collection[str] | None = None) -> list[Scores]:
         """Top-``k`` cosine similarities for each row of ``vectors`` (already embedded queries)."""

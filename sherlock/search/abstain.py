@@ -24,8 +24,12 @@ two paths, each the smaller of logistic curves centred on its thresholds: 0.5 ex
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from sherlock.schema import Incident
+from sherlock.text import query_terms, tokenize
 
 #: Widths of the logistic curves: how quickly confidence saturates away from each threshold.
 DENSE_SCALE = 0.05
@@ -71,3 +75,16 @@ def decide(evidence: Evidence, t: Thresholds) -> Verdict:
                    f"no matching past incident: best similarity {evidence.dense_top:.2f} "
                    f"(needs {t.abstain_min_dense:.2f}), query terms covered {evidence.coverage:.0%} "
                    f"(needs {t.abstain_min_lexical:.0%} with that similarity, or {t.abstain_lexical_alone:.0%} alone)")
+
+
+def weighted_coverage(query: str, incidents: Sequence[Incident], tfidf: Any) -> float:
+    """The largest IDF-weighted share of the query's content terms found in one of ``incidents`` (lexical evidence
+    for abstention). A term no incident uses weighs as much as the rarest term in the corpus (``tfidf.term_idf``)."""
+    terms = set(query_terms(query))
+    if not terms or not incidents:
+        return 0.0
+    weights = tfidf.term_idf(terms)
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return max(sum(weights[t] for t in terms & set(tokenize(incident.text()))) / total for incident in incidents)

@@ -102,20 +102,24 @@ class EntityIndex:
     def kind(self, name: str) -> str | None:
         return self.vocabulary_.get(name)
 
+    def matches(self, doc_ids: Iterable[str], query_entities: Iterable[str]) -> dict[str, list[str]]:
+        """The query entities each document mentions (sorted), for the documents that mention any."""
+        wanted = set(query_entities)
+        if not wanted:
+            return {}
+        found = {doc_id: sorted(wanted & self.doc_entities_.get(doc_id, frozenset())) for doc_id in doc_ids}
+        return {doc_id: shared for doc_id, shared in found.items() if shared}
+
     def boost(self, scores: Scores, query_entities: Iterable[str], multiplier: float) -> tuple[Scores, dict]:
         """Multiply each document's score by ``multiplier`` per query entity it mentions (at most two), and return
         the boosted scores with the matched entities per document."""
-        wanted = set(query_entities)
-        if not wanted or multiplier == 1.0:
+        if multiplier == 1.0:
             return scores, {}
-        boosted: Scores = {}
-        matched: dict[str, list[str]] = {}
-        for doc_id, score in scores.items():
-            shared = wanted & self.doc_entities_.get(doc_id, frozenset())
-            if shared:
-                matched[doc_id] = sorted(shared)
-            boosted[doc_id] = score * multiplier ** min(len(shared), 2)
-        return boosted, matched
+        matched = self.matches(scores, query_entities)
+        if not matched:
+            return scores, {}
+        return {doc_id: score * boost_factor(len(matched.get(doc_id, ())), multiplier)
+                for doc_id, score in scores.items()}, matched
 
     def to_json(self) -> dict:
         return {"vocabulary": self.vocabulary_, "docs": {k: sorted(v) for k, v in self.doc_entities_.items()}}
@@ -126,6 +130,15 @@ class EntityIndex:
         index.vocabulary_ = dict(data["vocabulary"])
         index.doc_entities_ = {k: frozenset(v) for k, v in data["docs"].items()}
         return index
+
+
+#: The boost counts at most this many shared entities per document.
+MAX_BOOSTED_ENTITIES = 2
+
+
+def boost_factor(matches: int, multiplier: float) -> float:
+    """The entity boost of a document sharing ``matches`` entities with the query: ``multiplier ** min(matches, 2)``."""
+    return multiplier ** min(matches, MAX_BOOSTED_ENTITIES)
 
 
 def mined_entities(incident: Incident) -> list[tuple[str, str]]:

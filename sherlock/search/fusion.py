@@ -1,10 +1,8 @@
 """Score fusion: combine several retrievers' ``{doc_id: score}`` lists into one, per query.
 
-Two registries do the work, each entry a small pure function:
-
-- ``NORMALIZERS`` map one retriever's raw scores onto a comparable scale (``minmax``, ``zscore``, ``rank``, ``dbsf``,
-  ``none``);
-- ``FUSERS`` combine the lists (``wsum``, ``rrf``, ``combmnz``, ``dbsf``).
+``FUSERS`` combine the lists (``wsum``, ``rrf``, ``combmnz``, ``dbsf``), each a small pure function, after the
+normalisations of :mod:`sherlock.search.normalise` (``NORMALIZERS``). ``RETRIEVERS``, ``DEFAULT_WEIGHTS`` and
+:func:`validate_weights` are the one definition of what a weight triple is.
 
 Missing-document policy (one rule for every score-based method): a document that a retriever did not return
 contributes that retriever's *lowest normalised score* (``missing="floor"``, the default) — "at least as bad as the
@@ -21,83 +19,20 @@ retriever order dense, bm25, tfidf.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+import numpy as np
+
+from sherlock.registry import lookup
 from sherlock.run import Run, Scores, top_k
+from sherlock.search.normalise import NORMALIZERS, normalize, rank_positions
 
-T = TypeVar("T")
-
-
-def _lookup(registry: Mapping[str, T], name: str, what: str) -> T:
-    if name not in registry:
-        raise ValueError(f"unknown {what} {name!r}; choose one of: {', '.join(sorted(registry))}")
-    return registry[name]
-
-
-# Normalisations -------------------------------------------------------------------------------------------------------
-
-def normalize_minmax(scores: Scores) -> Scores:
-    """(s - min) / (max - min), so the best document gets 1.0 and the worst 0.0. If every score is equal (including a
-    single document) all get 1.0: the retriever gave no preference, and its documents were still retrieved."""
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    if high == low:
-        return {doc_id: 1.0 for doc_id in scores}
-    return {doc_id: (s - low) / (high - low) for doc_id, s in scores.items()}
-
-
-def normalize_zscore(scores: Scores) -> Scores:
-    """(s - mean) / std with the population std (ddof=0, as ranx's ``zmuv``); a zero std maps every score to 0.0."""
-    if not scores:
-        return {}
-    mean = math.fsum(scores.values()) / len(scores)
-    std = math.sqrt(math.fsum((s - mean) ** 2 for s in scores.values()) / len(scores))
-    if std == 0.0:
-        return {doc_id: 0.0 for doc_id in scores}
-    return {doc_id: (s - mean) / std for doc_id, s in scores.items()}
-
-
-def normalize_rank(scores: Scores) -> Scores:
-    """(n - rank + 1) / n with 1-based ranks (ranx's ``rank`` norm): 1.0 for the best of n documents, 1/n for the
-    worst. Ties are ranked by :func:`sherlock.run.top_k` (doc id), so equal scores get distinct values."""
-    n = len(scores)
-    return {doc_id: (n - rank) / n for rank, (doc_id, _) in enumerate(top_k(scores, n))}
-
-
-def normalize_dbsf(scores: Scores) -> Scores:
-    """Distribution-based normalisation (Mazzeschi 2023, as in Qdrant's DBSF): map [mean - 3σ, mean + 3σ] onto [0, 1]
-    with the sample std (ddof=1, as Qdrant), clipped to [0, 1] (Qdrant does not clip, so its outliers beyond 3σ fall
-    outside [0, 1]). A single document or a zero std gives 0.5, as in Qdrant."""
-    if len(scores) < 2:
-        return {doc_id: 0.5 for doc_id in scores}
-    mean = math.fsum(scores.values()) / len(scores)
-    std = math.sqrt(math.fsum((s - mean) ** 2 for s in scores.values()) / (len(scores) - 1))
-    if std == 0.0:
-        return {doc_id: 0.5 for doc_id in scores}
-    low, width = mean - 3.0 * std, 6.0 * std
-    return {doc_id: min(1.0, max(0.0, (s - low) / width)) for doc_id, s in scores.items()}
-
-
-def normalize_none(scores: Scores) -> Scores:
-    """The raw scores, unchanged (a copy)."""
-    return dict(scores)
-
-
-NORMALIZERS: dict[str, Callable[[Scores], Scores]] = {
-    "minmax": normalize_minmax,
-    "zscore": normalize_zscore,
-    "rank": normalize_rank,
-    "dbsf": normalize_dbsf,
-    "none": normalize_none,
-}
-
-
-def normalize(scores: Scores, method: str = "minmax") -> Scores:
-    """Normalise one retriever's scores with the named method from ``NORMALIZERS``."""
-    return _lookup(NORMALIZERS, method, "normalisation")(scores)
+#: The retrievers, in the order of every weight triple (``weights = (dense, bm25, tfidf)``).
+RETRIEVERS = ("dense", "bm25", "tfidf")
+#: The original SherlockAI's fusion weights (dense, bm25, tfidf), a weighted sum over min-max scores.
+DEFAULT_WEIGHTS = (0.6, 0.3, 0.1)
 
 
 # Missing-document policy ----------------------------------------------------------------------------------------------
@@ -144,7 +79,7 @@ def fuse_weighted_sum(scores_by_retriever: Sequence[Scores], weights: Sequence[f
     """Weighted CombSUM (Fox & Shaw, "Combination of Multiple Searches", TREC-2 1994): Σ_i w_i · norm_i(d), a missing
     document taking the missing policy's value. ``rrf_k`` is accepted for a uniform signature and ignored."""
     normalised = [normalize(scores, norm) for scores in scores_by_retriever]
-    policy = _lookup(MISSING_POLICIES, missing, "missing-document policy")
+    policy = lookup(MISSING_POLICIES, missing, "missing-document policy")
     return _weighted_sum(normalised, weights, [policy(scores) for scores in normalised])
 
 
@@ -172,6 +107,14 @@ def fuse_rrf(scores_by_retriever: Sequence[Scores], weights: Sequence[float], *,
     return fused
 
 
+def rrf_denominators(x: np.ndarray, present: np.ndarray, rrf_k: int) -> np.ndarray:
+    """The batched form of :func:`fuse_rrf`'s ranks for (Q, N) rows: ``rrf_k + rank`` over the documents a retriever
+    scored above zero (1-based ranks in :func:`sherlock.run.top_k` order), ``inf`` elsewhere — so ``w / d`` is each
+    document's share of the fused score."""
+    positive = present & (np.where(present, x, 0.0) > 0)
+    return np.where(positive, rrf_k + 1.0 + rank_positions(x, positive), np.inf)
+
+
 def fuse_dbsf(scores_by_retriever: Sequence[Scores], weights: Sequence[float], *, norm: str = "minmax",
               missing: str = "floor", rrf_k: int = 60) -> Scores:
     """Distribution-Based Score Fusion (Mazzeschi 2023; Qdrant's ``dbsf``): each list normalised by
@@ -190,10 +133,12 @@ FUSERS: dict[str, Callable[..., Scores]] = {
 
 # Public verbs ---------------------------------------------------------------------------------------------------------
 
-def _check_options(method: str, norm: str, rrf_k: int, missing: str) -> None:
-    _lookup(FUSERS, method, "fusion method")
-    _lookup(NORMALIZERS, norm, "normalisation")
-    _lookup(MISSING_POLICIES, missing, "missing-document policy")
+def check_options(method: str = "wsum", norm: str = "minmax", rrf_k: int = 60, missing: str = "floor") -> None:
+    """``ValueError`` listing the valid names when a fusion method, normalisation or missing policy is unknown, or
+    when ``rrf_k`` is not a positive integer."""
+    lookup(FUSERS, method, "fusion method")
+    lookup(NORMALIZERS, norm, "normalisation")
+    lookup(MISSING_POLICIES, missing, "missing-document policy")
     if isinstance(rrf_k, bool) or not isinstance(rrf_k, int) or rrf_k < 1:
         raise ValueError(f"rrf_k must be a positive integer (Cormack et al. use 60), got {rrf_k!r}")
 
@@ -201,7 +146,7 @@ def _check_options(method: str, norm: str, rrf_k: int, missing: str) -> None:
 def fuse_scores(scores_by_retriever: Sequence[Scores], weights: Sequence[float], method: str = "wsum",
                 norm: str = "minmax", rrf_k: int = 60, missing: str = "floor") -> Scores:
     """Fuse one query's per-retriever score lists (in the order of ``weights``) into one ``{doc_id: score}``."""
-    _check_options(method, norm, rrf_k, missing)
+    check_options(method, norm, rrf_k, missing)
     weights = validate_weights(weights, len(scores_by_retriever))
     return FUSERS[method](scores_by_retriever, weights, norm=norm, missing=missing, rrf_k=rrf_k)
 
@@ -209,7 +154,7 @@ def fuse_scores(scores_by_retriever: Sequence[Scores], weights: Sequence[float],
 def fuse(runs: Sequence[Run], weights: Sequence[float], method: str = "wsum", norm: str = "minmax", rrf_k: int = 60,
          missing: str = "floor") -> Run:
     """Fuse whole runs query by query. A query absent from a run counts as an empty list from that retriever."""
-    _check_options(method, norm, rrf_k, missing)
+    check_options(method, norm, rrf_k, missing)
     weights = validate_weights(weights, len(runs))
     query_ids = dict.fromkeys(qid for run in runs for qid in run)
     return {qid: FUSERS[method]([run.get(qid, {}) for run in runs], weights, norm=norm, missing=missing, rrf_k=rrf_k)
@@ -221,14 +166,14 @@ class FusionConfig:
     """A validated fusion setting. ``fuse(runs, **config.as_dict())`` applies it; the default is the original
     SherlockAI's weighted sum 0.6/0.3/0.1 (dense, bm25, tfidf) over min-max scores."""
 
-    weights: tuple[float, ...] = (0.6, 0.3, 0.1)
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS
     method: str = "wsum"
     norm: str = "minmax"
     rrf_k: int = 60
     missing: str = "floor"
 
     def __post_init__(self) -> None:
-        _check_options(self.method, self.norm, self.rrf_k, self.missing)
+        check_options(self.method, self.norm, self.rrf_k, self.missing)
         object.__setattr__(self, "weights", validate_weights(self.weights, len(self.weights)))
 
     def as_dict(self) -> dict[str, Any]:

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sherlock.search.abstain import Evidence, decide
 from sherlock.config import Settings
-from sherlock.search.fusion import FusionConfig, fuse_scores, normalize
-from sherlock.run import Run, Scores, top_k
+from sherlock.run import Run, Scores
 from sherlock.schema import Incident
+from sherlock.search.abstain import Evidence, decide, weighted_coverage
+from sherlock.search.fusion import RETRIEVERS, FusionConfig
+from sherlock.search.normalise import normalize
+from sherlock.search.ranking import CandidatePool, boosts, rank_pool, score_pool
 from sherlock.storage.store import Filters
-from sherlock.text import matched_terms, query_terms, tokenize
 from sherlock.storage.workspace import IndexSnapshot, Workspace
+from sherlock.text import matched_terms
 
-RETRIEVERS = ("dense", "bm25", "tfidf")
 #: ``ABC-123``: letters, a dash, digits — a ticket id, unless it continues with letters (``JSP-12ab``).
 TICKET_ID = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z]+-\d+)(?![A-Za-z0-9_])")
 #: Id-shaped technical terms that are not tickets (``SHA-256``, ``UTF-8``, ``TLS-1``, ``SEV-1``).
@@ -145,28 +146,45 @@ class Searcher:
 
     def candidates(self, query: str, k: int, allowed: set[str] | None,
                    snapshot: IndexSnapshot | None = None) -> dict[str, Scores]:
-        """Raw scores of every retriever over one candidate pool: the union of each retriever's top ``n``
-        (``n`` = max(k, the pool size setting)), each pool document scored exactly by all three — a document with no
-        lexical match scores 0 for BM25 and TF-IDF rather than being "missing"."""
+        """Raw scores of every retriever over one query's candidate pool (:func:`sherlock.search.ranking.score_pool`,
+        each retriever's top ``n`` with ``n`` = max(k, the pool size setting))."""
         vector = self.workspace.embedder.embed_query(query)
-        dense_top = self.workspace.dense.search_vectors(vector[None, :], self._n(k), allowed)[0]
-        return self._pool(snapshot or self.snapshot(), query, vector, k, allowed, dense_top)
+        snapshot = snapshot or self.snapshot()
+        dense_top = self.workspace.dense_top(snapshot, vector[None, :], self._n(k), allowed,
+                                             self.settings.dense_exact_max)[0]
+        return score_pool(snapshot, query, vector, self._n(k), allowed, dense_top)
 
     def _n(self, k: int) -> int:
         return max(k, self.settings.candidates)
 
-    def _pool(self, snapshot: IndexSnapshot, query: str, vector: Any, k: int, allowed: set[str] | None,
-              dense_top: Scores, bm25_top: Scores | None = None, tfidf_top: Scores | None = None,
-              ) -> dict[str, Scores]:
-        n = self._n(k)
-        bm25_top = snapshot.bm25.search(query, n, allowed) if bm25_top is None else bm25_top
-        tfidf_top = snapshot.tfidf.search(query, n, allowed) if tfidf_top is None else tfidf_top
-        pool = list(dict.fromkeys([*dense_top, *bm25_top, *tfidf_top]))
-        dense = {**snapshot.dense_scores(vector, [d for d in pool if d not in dense_top]), **dense_top}
-        bm25 = dict.fromkeys(pool, 0.0) | snapshot.bm25.score(query, [d for d in pool if d not in bm25_top]) | bm25_top
-        tfidf = dict.fromkeys(pool, 0.0) | snapshot.tfidf.score(query, [d for d in pool if d not in tfidf_top]) \
-            | tfidf_top
-        return {"dense": {d: dense[d] for d in pool if d in dense}, "bm25": bm25, "tfidf": tfidf}
+    def score_pools(self, queries: dict[str, str], n: int | None = None, filters: Filters | None = None,
+                    progress: Callable[[int, int], None] | None = None, batch_size: int = 64) -> CandidatePool:
+        """Every query's candidate pool, scored once by every retriever (the slow step of batch ranking, tuning and
+        A/B): queries embedded and searched in batches of ``batch_size``, ``progress(done, total)`` after each batch.
+        ``n`` is each retriever's pool size (default: the ``candidates`` setting)."""
+        n = self.settings.candidates if n is None else n
+        if n < 1:
+            raise ValueError(f"n (the per-retriever pool size) must be positive, got {n}")
+        filters = filters or Filters()
+        allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
+        snapshot = self.snapshot()
+        texts = list(queries.values())
+        pools: list[dict[str, Scores]] = []
+        matches: list[dict[str, int]] = []
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start:start + batch_size]
+            vectors = self.workspace.embedder.embed_queries(batch)
+            dense_top = self.workspace.dense_top(snapshot, vectors, n, allowed, self.settings.dense_exact_max)
+            bm25_top = snapshot.bm25.search_many(batch, n, allowed)
+            tfidf_top = snapshot.tfidf.search_many(batch, n, allowed)
+            for i, text in enumerate(batch):
+                pool = score_pool(snapshot, text, vectors[i], n, allowed, dense_top[i], bm25_top[i], tfidf_top[i])
+                pools.append(pool)
+                found = snapshot.entities.matches(set().union(*pool.values()), snapshot.entities.extract(text))
+                matches.append({doc_id: len(shared) for doc_id, shared in found.items()})
+            if progress:
+                progress(min(start + batch_size, len(texts)), len(texts))
+        return CandidatePool.from_pools(queries, pools, matches, self.settings, n, snapshot.revision)
 
     def _hybrid(self, query: str, k: int, filters: Filters, config: FusionConfig,
                 entity_boost: bool | None) -> SearchResponse:
@@ -175,14 +193,14 @@ class Searcher:
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
         snapshot = self.snapshot()
         raw = self.candidates(query, k, allowed, snapshot)
-        fused = fuse_scores([raw[name] for name in RETRIEVERS], config.weights, method=config.method,
-                            norm=config.norm, rrf_k=config.rrf_k)
         entities = snapshot.entities
         query_entities = entities.extract(query)
-        matched_entities: dict[str, list[str]] = {}
-        if self._boost_on(entity_boost):
-            fused, matched_entities = entities.boost(fused, query_entities, self.settings.entity_multiplier)
-        ranked = top_k(fused, k)
+        matched_entities = entities.matches(set().union(*raw.values()), query_entities)
+        boost = boosts({d: len(m) for d, m in matched_entities.items()}, self._boost_on(entity_boost),
+                       self.settings.entity_multiplier)
+        if not boost:
+            matched_entities = {}
+        ranked = rank_pool(raw, config, k, boost)
         normalised = {name: normalize(raw[name], config.norm) if raw[name] else {} for name in RETRIEVERS}
         incidents = self.workspace.store.get_many(doc_id for doc_id, _ in ranked)
         hits = []
@@ -212,28 +230,11 @@ class Searcher:
              weights: Sequence[float] | None = None, fusion: str | None = None, norm: str | None = None,
              entity_boost: bool | None = None) -> Run:
         """Batch hybrid ranking in one process for evaluation: every query ranked, even where ``search`` would
-        abstain. Query embeddings and BM25 are computed in batches."""
+        abstain. The pools are scored in batches (:meth:`score_pools`), then ranked as ``search`` ranks."""
         config = self.fusion_config(weights, fusion, norm)
-        filters = filters or Filters()
-        allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
-        qids, texts = list(queries), list(queries.values())
-        snapshot = self.snapshot()
-        n = self._n(k)
-        vectors = self.workspace.embedder.embed(texts) if texts else []
-        dense_top = self.workspace.dense.search_vectors(vectors, n, allowed) if texts else []
-        bm25_top = snapshot.bm25.search_many(texts, n, allowed)
-        tfidf_top = snapshot.tfidf.search_many(texts, n, allowed)
-        per_query = [self._pool(snapshot, texts[i], vectors[i], k, allowed, dense_top[i], bm25_top[i], tfidf_top[i])
-                     for i in range(len(texts))]
-        run: Run = {}
-        for i, qid in enumerate(qids):
-            fused = fuse_scores([per_query[i][name] for name in RETRIEVERS], config.weights,
-                                method=config.method, norm=config.norm, rrf_k=config.rrf_k)
-            if self._boost_on(entity_boost):
-                fused, _ = snapshot.entities.boost(fused, snapshot.entities.extract(texts[i]),
-                                                   self.settings.entity_multiplier)
-            run[qid] = dict(top_k(fused, k))
-        return run
+        settings = self.settings.model_copy(update={"weights": config.weights, "fusion": config.method,
+                                                    "norm": config.norm, "entity_boost": self._boost_on(entity_boost)})
+        return self.score_pools(queries, self._n(k), filters).rank(settings, k)
 
 
 def _hit(incident: Incident, score: float, raw: dict[str, float | None],
@@ -247,26 +248,3 @@ def _hit(incident: Incident, score: float, raw: dict[str, float | None],
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
-
-
-def _idf_weights(tfidf: Any, terms: set[str]) -> dict[str, float]:
-    """Each term's IDF in the TF-IDF index; terms the corpus never uses get the largest IDF."""
-    vectorizer = getattr(tfidf, "vectorizer_", None)
-    if vectorizer is None:
-        return dict.fromkeys(terms, 1.0)
-    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
-    rarest = float(idf.max())
-    return {term: float(idf[vocabulary[term]]) if term in vocabulary else rarest for term in terms}
-
-
-def weighted_coverage(query: str, incidents: Sequence[Incident], tfidf: Any) -> float:
-    """The largest IDF-weighted share of the query's content terms found in one of ``incidents`` (lexical evidence
-    for abstention). A term no incident uses weighs as much as the rarest term in the corpus."""
-    terms = set(query_terms(query))
-    if not terms or not incidents:
-        return 0.0
-    weights = _idf_weights(tfidf, terms)
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return max(sum(weights[t] for t in terms & set(tokenize(incident.text()))) / total for incident in incidents)

@@ -12,8 +12,8 @@ punctuation folded: "Why do refunds fail?" and "why do refunds fail" are one que
 
 :meth:`FeedbackStore.export` writes ``feedback_queries.jsonl`` (``{"id", "query", "relevant": {doc_id: grade}}``,
 read by :func:`sherlock.evaluation.metrics.read_labelled_queries`) and ``feedback_qrels.tsv`` (BEIR: header
-``query-id corpus-id score``, read by :func:`sherlock.evaluation.metrics.read_qrels`). Query ids are ``fb-`` plus a hash of the
-normalised text, so they are stable across exports; the query text is the first wording seen.
+``query-id corpus-id score``, read by :func:`sherlock.evaluation.metrics.read_qrels`). Query ids are ``fb-`` plus a
+hash of the normalised text, so they are stable across exports; the query text is the first wording seen.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sherlock.run import Qrels
+from sherlock.storage.sqlite import SQLiteFile
 
 QUERIES_FILE = "feedback_queries.jsonl"
 QRELS_FILE = "feedback_qrels.tsv"
@@ -87,8 +87,8 @@ class FeedbackStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
+        self._file = SQLiteFile(self.path, SCHEMA, what="feedback store", remedy="move it aside to start a new one",
+                                migrate=add_missing_columns)
 
     def record(self, query: str, shown_ids: list[str], helpful: bool | None, right_id: str | None = None,
                settings: dict | None = None, provider: str | None = None, session_id: str | None = None,
@@ -107,26 +107,25 @@ class FeedbackStore:
                json.dumps(list(shown_ids)), None if helpful is None else int(bool(helpful)), right_id,
                json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant,
                experiment)
-        with self._lock:
-            connection = self._connect()
-            with connection:
-                cursor = connection.execute(
-                    "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
-                    "provider, session_id, variant, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            return int(cursor.lastrowid)
+        with self._file.connection() as connection, connection:
+            cursor = connection.execute(
+                "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
+                "provider, session_id, variant, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        return int(cursor.lastrowid or 0)
 
     def records(self) -> list[FeedbackRecord]:
         """Every row, oldest first."""
-        with self._lock:
-            rows = self._connect().execute(
+        with self._file.connection() as connection:
+            rows = connection.execute(
                 "SELECT id, created_at, query, shown_ids, helpful, right_id, settings, provider, session_id, "
                 "variant, experiment FROM feedback ORDER BY id").fetchall()
         return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
                                row[5], json.loads(row[6]), row[7], row[8], row[9], row[10]) for row in rows]
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+        """How many rows are stored."""
+        with self._file.connection() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
 
     def judgements(self) -> tuple[dict[str, str], Qrels]:
         """``({query_id: query}, {query_id: {doc_id: grade}})`` after the grading and merge rules of this module;
@@ -161,27 +160,16 @@ class FeedbackStore:
         return queries_path, qrels_path
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        """Close the SQLite connection (it reopens on the next call)."""
+        self._file.close()
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(SCHEMA)
-                _add_missing_columns(connection)
-            except sqlite3.DatabaseError as exc:
-                raise RuntimeError(f"feedback store {self.path} is unusable ({exc}); move it aside to start a new "
-                                   f"one") from None
-            self._connection = connection
-        return self._connection
+    def columns(self) -> list[str]:
+        """The columns of the ``feedback`` table, in order (after any migration of an older file)."""
+        with self._file.connection() as connection:
+            return [row[1] for row in connection.execute("PRAGMA table_info(feedback)")]
 
 
-def _add_missing_columns(connection: sqlite3.Connection) -> None:
+def add_missing_columns(connection: sqlite3.Connection) -> None:
     """Migrate a store written before :data:`ADDED_COLUMNS` existed (old rows read ``NULL`` there)."""
     present = {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}
     for column, kind in ADDED_COLUMNS.items():

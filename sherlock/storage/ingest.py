@@ -92,7 +92,7 @@ def read_json(path: Path) -> Iterator[RawRecord]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnusableFileError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); fix the syntax "
-                                "or use --format jsonl for one record per line") from None
+                                "or read it as JSON Lines (format jsonl) for one record per line") from None
     if isinstance(document, dict) and isinstance(document.get("incidents"), list):
         document = document["incidents"]
     if isinstance(document, dict):
@@ -175,21 +175,10 @@ def detect_format(path: Path) -> str:
             return "jsonl"
         return "beir" if isinstance(head, dict) and "_id" in head and "text" in head else "jsonl"
     raise UnusableFileError(f"{path}: cannot tell the format from the extension {suffix!r}; "
-                            f"pass --format with one of {', '.join(READERS)}")
+                            f"name its format: one of {', '.join(READERS)}")
 
 
 # -- validation ---------------------------------------------------------------------------------------------------
-
-def parse_mapping(items: Sequence[str]) -> dict[str, str]:
-    """``["summary=description", "key=id"]`` → ``{"summary": "description", "key": "id"}``."""
-    mapping: dict[str, str] = {}
-    for item in items:
-        source, sep, target = item.partition("=")
-        if not sep or not source.strip() or not target.strip():
-            raise ValueError(f"bad --map {item!r}: use SOURCE_FIELD=CANONICAL_FIELD, e.g. summary=description")
-        mapping[source.strip()] = target.strip()
-    return mapping
-
 
 def _reason(error: ValidationError) -> str:
     parts = []
@@ -212,7 +201,7 @@ def validate(record: RawRecord, mapping: dict[str, str]) -> Incident:
     missing = [name for name in ("id", "title") if data.get(name) in (None, "")]
     if missing:
         raise ValueError(f"missing required field(s) {', '.join(repr(m) for m in missing)}"
-                         + (" (use --map SOURCE=id to name your id column)" if "id" in missing else ""))
+                         + (" (map your id column to 'id', e.g. key=id)" if "id" in missing else ""))
     try:
         return Incident.from_record(data)
     except ValidationError as exc:

@@ -8,8 +8,6 @@ remember the revision they were built from, so a reader can tell in one cheap qu
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sherlock.schema import Incident
+from sherlock.storage.sqlite import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -84,6 +83,7 @@ class Filters:
         return cls(**values)
 
     def is_empty(self) -> bool:
+        """True when no filter is set."""
         return self == Filters()
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +109,7 @@ class UpsertResult:
 
     @property
     def changed(self) -> bool:
+        """Whether anything was added or updated."""
         return bool(self.added or self.updated)
 
 
@@ -117,20 +118,14 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise RuntimeError(f"{self.path}: cannot open the incident store ({exc}); "
-                               "restore it from a backup or move it aside and re-ingest your files") from None
+        self._file = SQLiteFile(self.path, SCHEMA, what="incident store", autocommit=True,
+                                remedy="restore it from a backup or move it aside and re-ingest your files")
+        self._lock = self._file.lock
+        self._db = self._file.connect()  # opened now, so an unusable file is reported by the constructor
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Close the connection; the store is not usable afterwards."""
+        self._file.close()
 
     # -- writes ------------------------------------------------------------------------------------------------
 
@@ -162,6 +157,7 @@ class Store:
         return result
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store a workspace fact (e.g. the revision an index was built from) under ``key``."""
         with self._lock:
             self._set_meta(key, value)
 
@@ -173,11 +169,13 @@ class Store:
             return self._revision()
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """The value stored by :meth:`set_meta`, or ``default``."""
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def count(self) -> int:
+        """How many incidents are stored."""
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
 
@@ -189,16 +187,11 @@ class Store:
         return Incident.model_validate_json(row[0]) if row else None
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Incident]:
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, Incident] = {}
+        """``{id: incident}`` for the given ids that are stored (exact ids; missing ones are left out)."""
         with self._lock:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for (record,) in self._db.execute(f"SELECT record FROM incidents WHERE id IN ({marks})", chunk):
-                    incident = Incident.model_validate_json(record)
-                    found[incident.id] = incident
-        return found
+            rows = list(self._select_in("SELECT record FROM incidents WHERE id IN ({marks})", list(dict.fromkeys(ids))))
+        incidents = (Incident.model_validate_json(record) for (record,) in rows)
+        return {incident.id: incident for incident in incidents}
 
     def iter_incidents(self, batch_size: int = 2000) -> Iterator[Incident]:
         """All incidents in id order, read in batches (constant memory for the reader)."""
@@ -214,6 +207,7 @@ class Store:
             last = rows[-1][0]
 
     def all(self) -> list[Incident]:
+        """Every incident, in id order."""
         return list(self.iter_incidents())
 
     def hashes(self) -> dict[str, str]:
@@ -223,15 +217,12 @@ class Store:
 
     def ids_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
         """Stored ids sharing each text fingerprint (to flag the same content filed under another id)."""
-        wanted = list(set(fingerprints))
         out: dict[str, list[str]] = {}
         with self._lock:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for fingerprint, incident_id in self._db.execute(
-                        f"SELECT fingerprint, id FROM incidents WHERE fingerprint IN ({marks}) ORDER BY id", chunk):
-                    out.setdefault(fingerprint, []).append(incident_id)
+            for fingerprint, incident_id in self._select_in(
+                    "SELECT fingerprint, id FROM incidents WHERE fingerprint IN ({marks}) ORDER BY id",
+                    list(set(fingerprints))):
+                out.setdefault(fingerprint, []).append(incident_id)
         return out
 
     def filter_ids(self, filters: Filters) -> set[str]:
@@ -274,6 +265,7 @@ class Store:
         return dict(rows)
 
     def date_span(self) -> tuple[str | None, str | None]:
+        """The earliest and latest ``created_date`` (ISO dates), ``(None, None)`` when no incident has one."""
         with self._lock:
             return tuple(self._db.execute("SELECT MIN(created_date), MAX(created_date) FROM incidents").fetchone())
 
@@ -287,12 +279,14 @@ class Store:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def _hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT id, content_hash FROM incidents WHERE id IN ({marks})", chunk))
-        return out
+        return dict(self._select_in("SELECT id, content_hash FROM incidents WHERE id IN ({marks})", list(ids)))
+
+    def _select_in(self, sql: str, values: list[str]) -> Iterator[Any]:
+        """Rows of ``sql``, whose ``IN ({marks})`` list takes ``values`` 500 at a time (SQLite's bound-parameter
+        limit). The caller holds the lock and consumes the rows before releasing it."""
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            yield from self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def _row(incident: Incident, content_hash: str, revision: int, source: str | None) -> tuple[Any, ...]:

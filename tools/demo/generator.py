@@ -38,23 +38,54 @@ import string
 from bisect import bisect
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from sherlock.config import DEMO_DIR
 from sherlock.schema import Incident
-from sherlock.storage.demo import (DEFAULT_END, DEFAULT_START, SPIKES, LabelledQuery, Spike, active_spikes,
-                                   load_demo_incidents, load_demo_queries)
+from sherlock.storage.demo import (
+    DEFAULT_END,
+    DEFAULT_START,
+    LabelledQuery,
+    active_spikes,
+)
+
 # every name of the families module stays importable from here (APP_SERVICES and SERVICES only for callers)
-from tools.demo.families import (APP_SERVICES, BANK_IDS, BANK_WEIGHTS, BANKS, BIN_RANGES, BRIDGE_PHRASES,
-                                    CUSTOMER_FACING, DETECTION_PHRASES, DRILLS, FAMILIES, FAMILY_INDEX, GATEWAY_IDS,
-                                    GATEWAY_SPOKEN, GATEWAY_WEIGHTS, GATEWAYS, HOSTS, IMPACT_PHRASES, MERCHANT_WEIGHTS,
-                                    MERCHANTS, MONITORING_PHRASES, OFF_TOPIC_QUERIES, PLAIN_SUFFIXES, PSP_APPS,
-                                    QUERY_PREFIXES, QUERY_SUFFIXES, REGION_WEIGHTS, REGIONS, SERVICES, TABLES, TEAMS,
-                                    TOPICS, Family)
+from tools.demo.families import (
+    BANK_IDS,
+    BANK_WEIGHTS,
+    BANKS,
+    BIN_RANGES,
+    BRIDGE_PHRASES,
+    CUSTOMER_FACING,
+    DETECTION_PHRASES,
+    DRILLS,
+    FAMILIES,
+    FAMILY_INDEX,
+    GATEWAY_IDS,
+    GATEWAY_SPOKEN,
+    GATEWAY_WEIGHTS,
+    GATEWAYS,
+    HOSTS,
+    IMPACT_PHRASES,
+    MERCHANT_WEIGHTS,
+    MERCHANTS,
+    MONITORING_PHRASES,
+    OFF_TOPIC_QUERIES,
+    PLAIN_SUFFIXES,
+    PSP_APPS,
+    QUERY_PREFIXES,
+    QUERY_SUFFIXES,
+    REGION_WEIGHTS,
+    REGIONS,
+    TABLES,
+    TEAMS,
+    TOPICS,
+    Family,
+)
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 RELEVANT_CAP = 30
@@ -229,7 +260,7 @@ def _build(number: int, family: Family, severity: str, status: str, created: dat
     if time_format < 0.05:  # legacy records carry dates only
         when, done = created.date(), resolved.date()
     elif time_format < 0.15:
-        when, done = created.astimezone(timezone.utc), resolved.astimezone(timezone.utc)
+        when, done = created.astimezone(UTC), resolved.astimezone(UTC)
     return Incident(
         id=f"INC-{number}", title=title, description=description, root_cause=root_cause, resolution=resolution,
         tags=list(dict.fromkeys(tags)), service=slots["service"], category=family.category, severity=severity,
@@ -434,7 +465,8 @@ def _readme(incidents: list[Incident], queries: list[LabelledQuery], n: int, see
     grades = Counter(g for q in queries for g in q.relevant.values())
     lines = [
         "# Demo corpus", "",
-        "Synthetic payment-gateway and SRE incidents with labelled queries, written by `tools/demo/generator.py` (no real",
+        "Synthetic payment-gateway and SRE incidents with labelled queries, written by `tools/demo/generator.py` "
+        "(no real",
         "incident text). Regenerate byte for byte with:", "",
         f"    python -m tools.demo --out data/demo --n {n} --seed {seed}", "",
         "| file | contents |", "|---|---|",

@@ -1,0 +1,212 @@
+"""The core commands: ingest, search, show, stats, reindex, ask, feedback, patterns. Heavy modules are imported inside
+each command, so ``sherlock search`` loads only what one query needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sherlock.cli.output import print_json, progress
+from sherlock.config import load_settings
+
+
+def open_workspace(args: argparse.Namespace, **overrides: Any) -> Any:
+    from sherlock.storage.workspace import Workspace
+    return Workspace(load_settings(args.home, **overrides))
+
+
+def ready(workspace: Any) -> None:
+    """Load the demo corpus into an empty workspace (if enabled) and bring indexes up to date."""
+    if workspace.settings.demo and not workspace.store.count():
+        print("Empty workspace: loading the demo corpus (set SHERLOCK_DEMO=false to skip).", file=sys.stderr)
+    workspace.prepare(progress=progress())
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, str]:
+    """``--map SOURCE=CANONICAL`` options as ``{source: canonical}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ValueError(f"bad --map {item!r}: use SOURCE_FIELD=CANONICAL_FIELD, e.g. summary=description")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from sherlock.storage.ingest import exit_code
+    workspace = open_workspace(args)
+    report = workspace.ingest(args.paths, args.format, parse_mapping(args.map), args.strict, progress=progress())
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        for file in report.files:
+            if file.error:
+                print(f"{file.error}", file=sys.stderr)
+                continue
+            for rejection in file.rejected:
+                print(rejection, file=sys.stderr)
+            note = "" if file.stored else " (--strict: nothing stored from this file)"
+            print(f"{file.path} [{file.format}]: {file.records} records, {len(file.added)} added, "
+                  f"{len(file.updated)} updated, {len(file.unchanged)} unchanged, {len(file.rejected)} rejected{note}")
+            for incident_id, other in file.duplicate_content:
+                print(f"  same content: {incident_id} duplicates {other}")
+        if report.sync:
+            print(f"indexes at revision {report.sync.revision}: {report.sync.embedded} embedded, "
+                  f"{report.sync.deleted} removed ({report.sync.seconds:.1f}s)")
+    return exit_code(report.files)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sherlock.search.searcher import Searcher
+    from sherlock.storage.store import Filters
+    if args.queries is None and not args.query:
+        raise ValueError("give a QUERY, or --queries FILE --run-out RUN.tsv for batch mode")
+    workspace = open_workspace(args)
+    ready(workspace)
+    searcher = Searcher(workspace)
+    options = {"filters": Filters.parse(args.filter), "fusion": args.fusion, "norm": args.norm,
+               "weights": load_settings(args.home, weights=args.weights).weights if args.weights else None,
+               "entity_boost": False if args.no_entity_boost else None}
+    if args.queries is not None:
+        return search_batch(args, searcher, options)
+    response = searcher.search(args.query, k=args.k or 10, **options)
+    if args.json:
+        print_json(response.as_dict())
+        return 0
+    print(f"[{response.strategy}] confidence {response.confidence:.2f}, {response.took_ms:.0f} ms")
+    if response.abstained:
+        print(f"No matching past incident. {response.reason or ''}".strip())
+        if response.results:
+            print("Nearest misses (not matches):")
+    for rank, hit in enumerate(response.results, start=1):
+        tag = " (related)" if hit.related else ""
+        print(f"{rank:>3}. {hit.id}  {hit.title}{tag}  score={hit.score:.3f}")
+    return 0
+
+
+def search_batch(args: argparse.Namespace, searcher: Any, options: dict[str, Any]) -> int:
+    from sherlock.evaluation.query_sets import read_queries
+    from sherlock.run import write_trec_run
+    if args.run_out is None:
+        raise ValueError("batch mode needs --run-out RUN.tsv")
+    queries = read_queries(args.queries)
+    run = searcher.rank(queries, k=args.k or 100, **options)
+    write_trec_run(run, args.run_out, tag="sherlock")
+    summary = {"queries": len(queries), "run": str(args.run_out), "k": args.k or 100}
+    print_json(summary) if args.json else print(f"ranked {len(queries)} queries → {args.run_out}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    ready(workspace)
+    incident = workspace.store.get(args.id)
+    if incident is None:
+        print(f"sherlock show: no incident {args.id!r} in {workspace.settings.home}", file=sys.stderr)
+        return 1
+    data = incident.to_json_dict()
+    if args.json:
+        print_json(data)
+        return 0
+    for key, value in data.items():
+        if value in (None, "", [], {}):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        print(f"{key:>12}: {text}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    ready(workspace)
+    store, settings = workspace.store, workspace.settings
+    first, last = store.date_span()
+    data = {
+        "incidents": store.count(), "revision": store.revision(), "home": str(settings.home),
+        "services": store.facet_counts("service"), "severities": store.facet_counts("severity"),
+        "categories": store.facet_counts("category"), "created_from": first, "created_to": last,
+        "embedder": workspace.embedder.name, "vectors": workspace.dense.count(), "synced": workspace.is_synced(),
+        "fusion": {"weights": list(settings.weights), "method": settings.fusion, "norm": settings.norm},
+        "mlflow_tracking_uri": settings.tracking_uri,
+    }
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"{data['incidents']} incidents ({first} … {last}) in {data['home']}")
+    print(f"vectors: {data['vectors']} ({data['embedder']}), indexes synced: {data['synced']}")
+    print(f"fusion: {data['fusion']}")
+    print(f"MLflow: {data['mlflow_tracking_uri']}")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    report = workspace.reindex(progress=progress())
+    print(f"reindexed {workspace.store.count()} incidents: {report.embedded} embedded ({report.seconds:.1f}s)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from sherlock.answer.answerer import Answerer
+    from sherlock.search.searcher import Searcher
+    from sherlock.storage.store import Filters
+    filters = Filters.parse(args.filter)
+    workspace = open_workspace(args, answer_provider=args.provider)
+    ready(workspace)
+    answer = Answerer(Searcher(workspace)).ask(args.question, k=args.k, filters=filters)
+    if args.json:
+        print_json(answer.as_dict())
+        return 0
+    print(answer.answer)
+    if answer.note:
+        print(f"Note: {answer.note}")
+    results = answer.search.results if answer.search else []
+    if answer.abstained and results:
+        print("Nearest misses (not matches):")
+        for hit in results:
+            print(f"  {hit.id}  {hit.title}")
+    elif answer.citations:
+        titles = {hit.id: hit.title for hit in results}
+        print(f"Cited ({answer.provider}, {answer.took_ms:.0f} ms):")
+        for doc_id in answer.citations:
+            print(f"  [{doc_id}] {titles.get(doc_id, '')}")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from sherlock.storage.feedback import FeedbackStore
+    workspace = open_workspace(args)
+    ready(workspace)
+    store = FeedbackStore(workspace.settings.feedback_path)
+    queries, qrels = store.judgements()
+    data: dict[str, Any] = {"records": store.count(), "queries": len(queries),
+                            "judgements": sum(len(judged) for judged in qrels.values()),
+                            "store": str(workspace.settings.feedback_path)}
+    if args.action == "export":
+        queries_path, qrels_path = store.export(args.out or workspace.settings.home / "feedback")
+        data.update(queries_path=str(queries_path), qrels_path=str(qrels_path))
+    store.close()
+    if args.json:
+        print_json(data)
+    elif args.action == "export":
+        print(f"{data['queries']} labelled queries ({data['judgements']} judgements from {data['records']} "
+              f"feedback records) → {data['queries_path']}, {data['qrels_path']}")
+    else:
+        print(f"{data['records']} feedback records on {data['queries']} queries ({data['judgements']} judgements) "
+              f"in {data['store']}")
+    return 0
+
+
+def cmd_patterns(args: argparse.Namespace) -> int:
+    from sherlock.analytics.patterns import patterns_report
+    from sherlock.cli.reports import patterns_text
+    workspace = open_workspace(args)
+    if workspace.settings.demo and not workspace.store.count():
+        ready(workspace)  # only the store is read: a non-empty workspace is not re-indexed first
+    report = patterns_report(workspace.store.iter_incidents(), freq=args.freq, by=args.by, since=args.since)
+    print_json(report) if args.json else print(patterns_text(report))
+    return 0

@@ -1,0 +1,138 @@
+"""The one ranking path: candidate pool → normalise → fuse → entity boost → top k.
+
+Single search (:class:`sherlock.search.searcher.Searcher`), batch ranking, fusion tuning and A/B arms all rank with
+:func:`rank_pool` over pools built by :func:`score_pool`; the tuning grid (:mod:`sherlock.evaluation.grid`) is the
+batched form of the same steps, built from the same registries (``NORMALIZERS``' batched forms, the RRF ranks of
+:func:`sherlock.search.fusion.rrf_denominators`, :func:`sherlock.search.entities.boost_factor`) and held equal to
+:func:`rank_pool` by tests.
+
+    pool = score_pool(snapshot, "UPI timeout", vector, n=100, allowed=None, dense_top=dense_hits)
+    ranked = rank_pool(pool, FusionConfig(), k=10, boost={"JSP-1001": 1.15})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sherlock.run import Run, Scores, top_k
+from sherlock.search.entities import boost_factor
+from sherlock.search.fusion import RETRIEVERS, FusionConfig, fuse_scores
+
+if TYPE_CHECKING:
+    from sherlock.evaluation.grid import PaddedPool
+    from sherlock.storage.workspace import IndexSnapshot
+
+Ranked = list[tuple[str, float]]
+
+
+def score_pool(snapshot: IndexSnapshot, query: str, vector: np.ndarray, n: int, allowed: set[str] | None,
+               dense_top: Scores, bm25_top: Scores | None = None, tfidf_top: Scores | None = None,
+               ) -> dict[str, Scores]:
+    """Raw scores of every retriever over one candidate pool: the union of each retriever's top ``n`` (``*_top``,
+    searched here when not given), each pool document then scored exactly by all three. A document with no lexical
+    match scores 0 for BM25 and TF-IDF rather than being "missing"; one without a vector is missing from ``dense``."""
+    bm25_top = snapshot.bm25.search(query, n, allowed) if bm25_top is None else bm25_top
+    tfidf_top = snapshot.tfidf.search(query, n, allowed) if tfidf_top is None else tfidf_top
+    pool = list(dict.fromkeys([*dense_top, *bm25_top, *tfidf_top]))
+    dense = {**snapshot.dense_scores(vector, [d for d in pool if d not in dense_top]), **dense_top}
+    bm25 = dict.fromkeys(pool, 0.0) | snapshot.bm25.score(query, [d for d in pool if d not in bm25_top]) | bm25_top
+    tfidf = dict.fromkeys(pool, 0.0) | snapshot.tfidf.score(query, [d for d in pool if d not in tfidf_top]) \
+        | tfidf_top
+    return {"dense": {d: dense[d] for d in pool if d in dense}, "bm25": bm25, "tfidf": tfidf}
+
+
+def rank_pool(pool: Mapping[str, Scores], config: FusionConfig, k: int,
+              boost: Mapping[str, float] | None = None) -> Ranked:
+    """Fuse one pool's per-retriever scores with ``config``, multiply each document by its entity ``boost`` (1.0 when
+    absent) and return the top ``k`` ``(doc_id, score)`` in :func:`sherlock.run.top_k` order."""
+    fused = fuse_scores([pool.get(name, {}) for name in RETRIEVERS], config.weights, method=config.method,
+                        norm=config.norm, rrf_k=config.rrf_k, missing=config.missing)
+    if boost:
+        fused = {doc_id: score * boost[doc_id] if boost.get(doc_id, 1.0) != 1.0 else score
+                 for doc_id, score in fused.items()}
+    return top_k(fused, k)
+
+
+def boosts(entity_matches: Mapping[str, int], enabled: bool, multiplier: float) -> dict[str, float]:
+    """Each document's entity-boost multiplier from how many query entities it mentions (none when disabled)."""
+    if not enabled or multiplier == 1.0:
+        return {}
+    return {doc_id: boost_factor(count, multiplier) for doc_id, count in entity_matches.items() if count}
+
+
+@dataclass
+class CandidatePool:
+    """Many queries' candidate pools (see :func:`score_pool`), kept as arrays for the tuning grid.
+
+    ``doc_ids[i]`` is in descending doc-id order (trec_eval's tie order); ``raw[i]`` is (n_i, 3) raw scores in
+    ``RETRIEVERS`` order, NaN where a retriever cannot score a document; ``entity_matches[i]`` how many query entities
+    each document mentions; ``boost[i]`` the entity-boost multiplier of each document as search applies it."""
+
+    qids: list[str]
+    queries: dict[str, str]
+    doc_ids: list[list[str]]
+    raw: list[np.ndarray]
+    boost: list[np.ndarray]
+    n: int = 200
+    revision: int | None = None
+    entity_matches: list[np.ndarray] | None = None
+
+    @classmethod
+    def from_pools(cls, queries: Mapping[str, str], pools: Sequence[Mapping[str, Scores]],
+                   matches: Sequence[Mapping[str, int]], settings: Any, n: int,
+                   revision: int | None = None) -> CandidatePool:
+        """Arrays from per-query pools (:func:`score_pool`) and entity match counts, boosted as ``settings`` says."""
+        doc_ids, raw, counts = [], [], []
+        for pool, found in zip(pools, matches, strict=True):
+            ids = sorted(set().union(*pool.values()), reverse=True)
+            doc_ids.append(ids)
+            raw.append(np.array([[pool[r].get(d, np.nan) for r in RETRIEVERS] for d in ids], dtype=float)
+                       .reshape(len(ids), len(RETRIEVERS)))
+            counts.append(np.array([float(found.get(d, 0)) for d in ids]))
+        built = cls(list(queries), dict(queries), doc_ids, raw, [], n=n, revision=revision, entity_matches=counts)
+        return built.with_boost(settings.entity_boost, settings.entity_multiplier)
+
+    def with_boost(self, enabled: bool, multiplier: float) -> CandidatePool:
+        """The same pool with the entity boost of another setting."""
+        if self.entity_matches is None:
+            raise ValueError("this pool was built without entity matches; score it again with Searcher.score_pools")
+        on = enabled and multiplier != 1.0
+        boost = [np.array([boost_factor(int(m), multiplier) for m in counts]) if on else np.ones(len(counts))
+                 for counts in self.entity_matches]
+        return replace(self, boost=boost)
+
+    @cached_property
+    def padded(self) -> PaddedPool:
+        from sherlock.evaluation.grid import PaddedPool
+        return PaddedPool.from_lists(self.raw, self.boost)
+
+    @cached_property
+    def _row(self) -> dict[str, int]:
+        return {qid: i for i, qid in enumerate(self.qids)}
+
+    def scores(self, qid: str) -> dict[str, Scores]:
+        """One query's pool as ``{retriever: {doc_id: raw score}}`` (what :func:`score_pool` returned)."""
+        if qid not in self._row:
+            raise ValueError(f"query {qid!r} is not in this candidate pool ({len(self.qids)} queries)")
+        i = self._row[qid]
+        return {name: {d: float(s) for d, s in zip(self.doc_ids[i], self.raw[i][:, r], strict=True)
+                       if not np.isnan(s)} for r, name in enumerate(RETRIEVERS)}
+
+    def ranking(self, qid: str, weights: Sequence[float], fusion: str = "wsum", norm: str = "minmax", k: int = 10,
+                rrf_k: int = 60) -> Ranked:
+        """What hybrid search ranks for this query with these settings (:func:`rank_pool`), the top ``k``."""
+        scores = self.scores(qid)
+        i = self._row[qid]
+        boost = dict(zip(self.doc_ids[i], self.boost[i].tolist(), strict=True))
+        return rank_pool(scores, FusionConfig(tuple(weights), fusion, norm, rrf_k), k, boost)
+
+    def rank(self, settings: Any, k: int) -> Run:
+        """Every query ranked with ``settings``' fusion and entity boost, ``k`` results each."""
+        boosted = self.with_boost(settings.entity_boost, settings.entity_multiplier)
+        return {qid: dict(boosted.ranking(qid, settings.weights, settings.fusion, settings.norm, k=k,
+                                          rrf_k=settings.rrf_k)) for qid in self.qids}

@@ -1,0 +1,57 @@
+"""The chat page with AppTest on the original SherlockAI incidents: cited answers, honest no-matches, feedback."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def chat(juspay_workspace, monkeypatch):
+    monkeypatch.setenv("SHERLOCK_HOME", str(juspay_workspace.settings.home))
+    monkeypatch.setenv("SHERLOCK_DEMO", "false")
+    return AppTest.from_file(str(ROOT / "views" / "chat.py"), default_timeout=60).run()
+
+
+def ask(app: AppTest, question: str) -> str:
+    app.chat_input[0].set_value(question).run()
+    assert not app.exception
+    return "\n".join(block.value for block in app.markdown)
+
+
+def test_a_question_is_answered_citing_the_right_incident(chat):
+    text = ask(chat, "IRCTC webhook delivery failing")
+    assert "JSP\\-1017" in text  # ids are rendered through escape_markdown
+    assert any("JSP-1017" in expander.label.replace("\\", "") for expander in chat.expander)
+
+
+def test_an_unknown_ticket_id_says_so(chat):
+    text = ask(chat, "JIRA-9999 not working")
+    assert "No matching past incident" in text or "not in this workspace" in text
+    assert not chat.expander  # no look-alike shown as an answer
+
+
+def test_an_off_topic_question_abstains(chat):
+    text = ask(chat, "what is the capital of Australia")
+    assert "No matching past incident" in text
+    assert all("nearest miss" in expander.label for expander in chat.expander)
+
+
+def test_a_ticket_id_opens_the_incident(chat):
+    ask(chat, "JSP-1052")
+    assert any("snapdeal" in block.value.lower() for block in chat.markdown)
+
+
+def test_feedback_is_saved_with_the_query_and_shown_ids(chat, juspay_workspace):
+    from sherlock.storage.feedback import FeedbackStore
+    store = FeedbackStore(juspay_workspace.settings.feedback_path)
+    before = store.count()
+    ask(chat, "refund failed insufficient funds 2C2P")
+    chat.selectbox[0].set_value("JSP-1018").run()
+    chat.button[0].click().run()
+    assert not chat.exception and store.count() == before + 1
+    record = store.records()[-1]
+    assert record.query == "refund failed insufficient funds 2C2P" and record.right_id == "JSP-1018"
+    assert "JSP-1018" in record.shown_ids

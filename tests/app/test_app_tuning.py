@@ -1,0 +1,96 @@
+"""The fusion tuning page with AppTest on the original SherlockAI incidents: the demo set is refused politely, and a
+query set derived from chat feedback is tuned end to end (scoring, simplex, charts, per-query rankings)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def page(juspay_workspace, monkeypatch):
+    monkeypatch.setenv("SHERLOCK_HOME", str(juspay_workspace.settings.home))
+    monkeypatch.setenv("SHERLOCK_DEMO", "false")
+    return AppTest.from_file(str(ROOT / "views" / "tuning.py"), default_timeout=120)
+
+
+def charts(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_the_demo_set_is_refused_on_a_workspace_without_the_demo_corpus(page):
+    app = page.run()
+    assert not app.exception
+    assert app.radio[0].value == "Demo labelled set"
+    assert any("demo corpus" in warning.value for warning in app.warning)
+    run = next(button for button in app.button if button.label == "Run tuning")
+    assert run.disabled
+
+
+def run_tuning(app: AppTest) -> AppTest:
+    next(button for button in app.button if button.label == "Run tuning").click().run()
+    assert not app.exception, app.exception
+    assert not app.error
+    return app
+
+
+def tuned_on_feedback(page: AppTest) -> AppTest:
+    app = page.run()
+    app.radio[0].set_value("Chat feedback").run()
+    assert not app.exception and not app.warning
+    assert "5 of 5 queries usable" in " ".join(caption.value for caption in app.caption)
+    app.number_input[0].set_value(2)
+    return run_tuning(app)
+
+
+def test_tuning_on_the_feedback_set(page, with_feedback, juspay_workspace):
+    settings_file = juspay_workspace.settings.home / "sherlock.toml"
+    before = settings_file.read_bytes() if settings_file.exists() else None
+    app = tuned_on_feedback(page)
+    specs = charts(app)
+    assert any(trace["type"] == "scatterternary" for spec in specs for trace in spec["data"])
+    marked = {trace.get("name", "") for spec in specs for trace in spec["data"]}
+    assert {"default", "current", "best"} <= {name.split(" ")[0] for name in marked}
+    bars = [spec for spec in specs if any(trace["type"] == "bar" for trace in spec["data"])]
+    assert bars and all("error_y" in trace for trace in bars[0]["data"])
+    assert {"dense", "bm25", "tfidf", "default", "current", "tuned"} == {x for trace in bars[0]["data"]
+                                                                          for x in trace["x"]}
+    assert any(metric.label.startswith("Tuned (CV") for metric in app.metric)
+    assert any(trace["type"] == "histogram" for spec in specs for trace in spec["data"])
+    assert len(app.dataframe) == 3  # the worst queries, then the current and tuned top 10 of the first one
+    assert "JSP-" in app.dataframe[1].value["id"].iloc[0]
+    assert "MLflow run `" in app.markdown[0].value and "not logged" not in app.markdown[0].value
+    # Another metric re-evaluates the surface without scoring the queries again.
+    pool = app.session_state["tuning_pool"]
+    app.selectbox[0].set_value("mrr@10").run()
+    run_tuning(app)
+    assert app.session_state["tuning_pool"] is pool
+    assert app.session_state["tuning"]["result"].metric == "mrr@10"
+    assert (settings_file.read_bytes() if settings_file.exists() else None) == before  # nothing applied
+
+
+def test_apply_writes_the_tuned_setting_and_search_reloads_it(page, with_feedback, juspay_workspace):
+    from sherlock.config import read_settings_file
+    from ui import resources
+    home = juspay_workspace.settings.home
+    settings_file = home / "sherlock.toml"
+    before = settings_file.read_bytes() if settings_file.exists() else None
+    try:
+        app = tuned_on_feedback(page)
+        result = app.session_state["tuning"]["result"]
+        stale = resources.searcher()
+        next(button for button in app.button if button.label == "Apply these weights").click().run()
+        assert not app.exception and app.success and "sherlock.toml" in app.success[0].value
+        assert read_settings_file(home) | {"weights": list(result.weights), "fusion": result.fusion,
+                                           "norm": result.norm} == read_settings_file(home)
+        assert resources.searcher() is not stale
+        assert resources.searcher().settings.weights == tuple(result.weights)
+    finally:  # the workspace is shared by other tests: put its settings back and drop the cached copies
+        if before is None:
+            settings_file.unlink(missing_ok=True)
+        else:
+            settings_file.write_bytes(before)
+        resources.reload_settings()

@@ -1,0 +1,129 @@
+"""Feedback: recorded as given, merged per normalised query by the documented grading rules, exported as labelled
+queries and BEIR qrels that the evaluation readers read back."""
+
+import json
+import threading
+from datetime import datetime
+
+import pytest
+
+from sherlock.evaluation.query_sets import read_labelled_queries, read_qrels
+from sherlock.storage.feedback import FeedbackStore, normalise_query, query_id
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = FeedbackStore(tmp_path / "ws" / "feedback.sqlite")
+    yield store
+    store.close()
+
+
+def test_record_and_read_back(store):
+    row = store.record("UPI error 5003", ["JSP-1001", "JSP-1015"], True, settings={"weights": (0.6, 0.3, 0.1)},
+                       provider="extractive", session_id="s1", variant="B")
+    (record,) = store.records()
+    assert record.id == row and store.count() == 1
+    assert (record.query, record.shown_ids, record.helpful, record.right_id) == (
+        "UPI error 5003", ["JSP-1001", "JSP-1015"], True, None)
+    assert (record.settings, record.provider, record.session_id, record.variant) == (
+        {"weights": [0.6, 0.3, 0.1]}, "extractive", "s1", "B")
+    assert datetime.fromisoformat(record.timestamp).tzinfo is not None
+    assert FeedbackStore(store.path).records() == [record]  # persisted in the workspace file
+
+
+def test_merge_and_export_round_trip(store, tmp_path):
+    store.record("Why do refunds fail?", ["A", "B", "C"], True)                 # A:1
+    store.record("  why do REFUNDS fail ", ["A", "B", "C"], False, right_id="D")  # A,B,C:0, D:2 -> A stays 1
+    store.record("UPI error 5003", ["X", "Y"], True, right_id="X")             # X:2 (right beats thumbs up)
+    store.record("UPI error 5003", ["Y"], None, right_id="Z")                  # Z:2
+    store.record("capital of australia", ["P", "Q"], False)                    # P,Q:0 (judged not relevant)
+    store.record("nothing shown", [], True)                                    # grades nothing: left out
+    refunds, upi, capital = (query_id(q) for q in ("why do refunds fail", "UPI error 5003", "capital of australia"))
+    expected = {refunds: {"A": 1, "B": 0, "C": 0, "D": 2}, upi: {"X": 2, "Z": 2}, capital: {"P": 0, "Q": 0}}
+
+    queries_path, qrels_path = store.export(tmp_path / "out")
+    assert (queries_path.name, qrels_path.name) == ("feedback_queries.jsonl", "feedback_qrels.tsv")
+    queries, qrels = read_labelled_queries(queries_path)
+    assert qrels == expected and read_qrels(qrels_path) == expected
+    assert queries == {refunds: "Why do refunds fail?", upi: "UPI error 5003", capital: "capital of australia"}
+    assert qrels_path.read_text().splitlines()[:2] == ["query-id\tcorpus-id\tscore", f"{refunds}\tA\t1"]
+    assert json.loads(queries_path.read_text().splitlines()[0])["relevant"] == expected[refunds]
+    assert store.export(tmp_path / "again")[0].read_text() == queries_path.read_text()  # stable ids and order
+
+
+def test_merge_does_not_depend_on_order(tmp_path):
+    rows = [("q", ["A", "B"], False, None), ("q", ["A"], True, None), ("q", ["B"], None, "B")]
+    exported = []
+    for name, order in (("forward", rows), ("backward", rows[::-1])):
+        store = FeedbackStore(tmp_path / f"{name}.sqlite")
+        for row in order:
+            store.record(*row)
+        exported.append(store.judgements()[1])
+    assert exported[0] == exported[1] == {query_id("q"): {"A": 1, "B": 2}}
+
+
+@pytest.mark.parametrize(("query", "shown", "helpful", "right_id", "message"), [
+    ("  ", ["A"], True, None, "needs the query text"),
+    ("q", ["A"], None, None, "needs helpful=True/False or right_id"),
+    ("q", ["A"], None, "  ", "needs helpful=True/False or right_id"),
+    ("q", "A", True, None, "must be a list of incident ids"),
+])
+def test_record_validates(store, query, shown, helpful, right_id, message):
+    with pytest.raises(ValueError, match=message):
+        store.record(query, shown, helpful, right_id)
+    assert store.count() == 0
+
+
+def test_normalised_queries():
+    assert normalise_query(" Why do  REFUNDS fail?? ") == normalise_query("why do refunds fail") == \
+        "why do refunds fail"
+    assert query_id("Why do refunds fail?") == query_id("why do refunds fail") != query_id("why do refunds work")
+
+
+def test_one_store_serves_many_threads(store):
+    def work(n):
+        for i in range(25):
+            store.record(f"query {n}-{i}", [f"D-{i}"], i % 2 == 0)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.count() == 200 and len({r.id for r in store.records()}) == 200
+
+
+OLD_COLUMNS = ("id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, query TEXT NOT NULL, "
+               "query_key TEXT NOT NULL, shown_ids TEXT NOT NULL, helpful INTEGER, right_id TEXT, "
+               "settings TEXT NOT NULL DEFAULT '{}', provider TEXT")
+
+
+@pytest.mark.parametrize("old_schema", [OLD_COLUMNS, OLD_COLUMNS + ", session_id TEXT, variant TEXT"],
+                         ids=["first release", "before online experiments"])
+def test_an_old_store_gains_the_new_columns(tmp_path, old_schema):
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    with old:
+        old.execute(f"CREATE TABLE feedback ({old_schema})")
+        old.execute("INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful) VALUES "
+                    "('2025-01-01T00:00:00.000+00:00', 'UPI error', 'upi error', '[\"A\"]', 1)")
+    old.close()
+    store = FeedbackStore(path)
+    store.record("refund failed", ["B"], False, session_id="s1", variant="rrf", experiment="fusion-online")
+    first, second = store.records()
+    assert (first.query, first.shown_ids, first.helpful, first.session_id, first.variant, first.experiment) == (
+        "UPI error", ["A"], True, None, None, None)
+    assert (second.session_id, second.variant, second.experiment) == ("s1", "rrf", "fusion-online")
+    store.close()
+    again = FeedbackStore(path)  # a migrated store opens as it is
+    assert again.records() == [first, second]
+    assert again.columns()[-3:] == ["session_id", "variant", "experiment"]
+    again.close()
+
+
+def test_a_corrupt_store_gives_an_actionable_error(tmp_path):
+    path = tmp_path / "feedback.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(RuntimeError, match=r"feedback\.sqlite: cannot open the feedback store.*move it aside"):
+        FeedbackStore(path).count()

@@ -1,0 +1,135 @@
+"""The SQLite store of record (upserts, revisions, case-insensitive ids, filters, concurrent readers) and the SQLite
+file helper it shares with the feedback store and the embedding cache."""
+
+import threading
+from datetime import date
+
+import pytest
+
+from sherlock.schema import Incident
+from sherlock.storage.sqlite import SQLiteFile
+from sherlock.storage.store import Filters, Store
+
+INCIDENTS = [
+    Incident(id="INC-1", title="UPI timeout", service="upi-switch", severity="SEV1", tags=["UPI", "Timeout"],
+             created_at="2024-01-10"),
+    Incident(id="INC-2", title="Refund failed", service="refunds-api", severity="SEV3", tags=["refund"],
+             created_at="2024-03-05T10:00:00+05:30"),
+    Incident(id="INC-3", title="Pod OOMKilled", service="k8s-platform", severity="SEV2", category="infra",
+             created_at="2024-06-30"),
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert(INCIDENTS)
+    return store
+
+
+def test_revision_moves_only_on_change(store):
+    assert store.revision() == 1
+    assert not store.upsert(INCIDENTS).changed and store.revision() == 1
+    changed = store.upsert([INCIDENTS[0].model_copy(update={"title": "UPI timeouts"})])
+    assert changed.updated == ["INC-1"] and store.revision() == 2
+
+
+def test_get_is_case_insensitive_and_returns_the_stored_record(store):
+    assert store.get("inc-2").id == "INC-2"
+    assert store.get("INC-9") is None
+    assert store.get_many(["INC-3", "INC-1", "nope"]).keys() == {"INC-1", "INC-3"}
+
+
+@pytest.mark.parametrize("items, expected", [
+    (["service=upi-switch"], {"INC-1"}),
+    (["severity=sev1,SEV2"], {"INC-1", "INC-3"}),
+    (["tag=timeout"], {"INC-1"}),
+    (["tags=refund,UPI"], {"INC-1", "INC-2"}),
+    (["from=2024-03-01"], {"INC-2", "INC-3"}),
+    (["from=2024-03-01", "to=2024-03-31"], {"INC-2"}),
+    (["category=infra", "severity=SEV2"], {"INC-3"}),
+    (["service=nothing"], set()),
+])
+def test_filters(store, items, expected):
+    assert store.filter_ids(Filters.parse(items)) == expected
+
+
+@pytest.mark.parametrize("item, message", [("colour=red", "key one of"), ("from=March", "ISO date"),
+                                           ("service", "key=value")])
+def test_bad_filters_say_what_to_do(item, message):
+    with pytest.raises(ValueError, match=message):
+        Filters.parse([item])
+
+
+def test_filters_as_dict_round_trip():
+    filters = Filters.parse(["service=a,b", "from=2024-01-01"])
+    assert filters.as_dict() == {"service": ["a", "b"], "from": "2024-01-01"}
+    assert filters.date_from == date(2024, 1, 1) and not filters.is_empty() and Filters().is_empty()
+
+
+def test_facets_and_span(store):
+    assert store.facet_counts("severity") == {"SEV1": 1, "SEV2": 1, "SEV3": 1}
+    assert store.date_span() == ("2024-01-10", "2024-06-30")
+    with pytest.raises(ValueError, match="use one of"):
+        store.facet_counts("title")
+
+
+def test_iter_incidents_pages_through_everything(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert([Incident(id=f"X-{i:04d}", title=f"t{i}") for i in range(250)])
+    assert [i.id for i in store.iter_incidents(batch_size=100)] == [f"X-{i:04d}" for i in range(250)]
+
+
+def test_concurrent_readers_and_a_writer(store):
+    errors = []
+
+    def read():
+        try:
+            for _ in range(200):
+                assert store.get("INC-1") is not None
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    store.upsert([Incident(id=f"N-{i}", title="new") for i in range(100)])
+    for thread in threads:
+        thread.join()
+    assert errors == [] and store.count() == 103
+
+
+def test_a_corrupt_store_gives_an_actionable_error(tmp_path):
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(RuntimeError, match=r"cannot open the incident store.*re-ingest"):
+        Store(path)
+
+
+def test_tag_counts_fold_case(store):
+    store.upsert([Incident(id="INC-4", title="t", tags=["upi", "Kafka"])])
+    assert store.tag_counts() == {"upi": 2, "kafka": 1, "refund": 1, "timeout": 1}
+
+
+def test_sqlite_file_opens_lazily_with_wal_and_the_schema(tmp_path):
+    db = SQLiteFile(tmp_path / "sub" / "x.sqlite", "CREATE TABLE IF NOT EXISTS t (v INTEGER);", what="test file",
+                    remedy="delete it")
+    assert not db.path.exists()  # nothing happens before the first use
+    with db.connection() as connection, connection:
+        connection.execute("INSERT INTO t VALUES (1)")
+    with db.connection() as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    db.close()
+    assert db.connect().execute("SELECT v FROM t").fetchall() == [(1,)]  # reopens after close
+    db.close()
+
+
+def test_sqlite_file_names_the_file_and_the_remedy(tmp_path):
+    class Unusable(Exception):
+        pass
+
+    path = tmp_path / "x.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(Unusable, match=r"x\.sqlite: cannot open the test file \(file is not a database\); delete it"):
+        SQLiteFile(path, what="test file", remedy="delete it", error=Unusable).connect()

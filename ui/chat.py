@@ -1,0 +1,135 @@
+"""Chat search's helpers: the sidebar filters, one answer with its cited incidents and feedback widgets, and the
+online A/B arm serving the session."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from sherlock.schema import Incident
+from sherlock.search.searcher import Hit
+from sherlock.storage.store import Filters
+from sherlock.storage.workspace import Workspace
+from ui.widgets import escape_markdown, highlight
+
+if TYPE_CHECKING:  # the answerer is imported lazily, to keep page start-up light
+    from sherlock.answer.answerer import Answer
+
+
+def search_sidebar_ui(ws: Workspace) -> tuple[Filters, int]:
+    """Sidebar filters (service, severity, category, tags, date range) and k; shows the active search settings."""
+    store = ws.store
+    with st.sidebar:
+        st.header("Filters")
+        services = st.multiselect("Service", [v for v in store.facet_counts("service") if v != "(none)"])
+        severities = st.multiselect("Severity", [v for v in store.facet_counts("severity") if v != "(none)"])
+        categories = st.multiselect("Category", [v for v in store.facet_counts("category") if v != "(none)"])
+        tags = st.multiselect("Tags", list(store.tag_counts(300)))
+        first, last = store.date_span()
+        use_dates = st.checkbox("Limit the date range", value=False, disabled=not first)
+        date_from = date_to = None
+        if use_dates and first and last:
+            chosen = st.date_input("Created between", (date.fromisoformat(first), date.fromisoformat(last)))
+            if isinstance(chosen, tuple) and len(chosen) == 2:
+                date_from, date_to = chosen
+        k = st.slider("Results (k)", 1, 20, 5)
+        s = ws.settings
+        st.caption(f"Search: weights dense/bm25/tfidf = {'/'.join(f'{w:g}' for w in s.weights)}, "
+                   f"fusion {s.fusion} over {s.norm}, entity boost {'on' if s.entity_boost else 'off'}, "
+                   f"embedder {ws.embedder.name}.")
+    filters = Filters(service=tuple(services), severity=tuple(severities), category=tuple(categories),
+                      tag=tuple(tags), date_from=date_from, date_to=date_to)
+    return filters, k
+
+
+def online_ui(served) -> None:  # noqa: ANN001 - sherlock.evaluation.online_ab.Served
+    """A sidebar caption naming the experiment and arm serving this session, or a warning when it cannot be served."""
+    if served.error:
+        st.warning(f"The online experiment is not served — answering with the workspace's settings. "
+                   f"{escape_markdown(served.error)}")
+    elif served.experiment:
+        st.sidebar.caption(f"A/B experiment **{escape_markdown(served.experiment)}** · arm "
+                           f"**{escape_markdown(served.arm)}** ({escape_markdown(served.description)})")
+
+
+def incident_card(hit: Hit, incident: Incident | None, expanded: bool = False) -> None:
+    """One cited incident: title, labels, root cause, resolution, tags, and why it matched."""
+    label = "nearest miss — not a match" if hit.nearest_miss else ("related" if hit.related else f"{hit.score:.3f}")
+    with st.expander(f"**{escape_markdown(hit.id)}** · {escape_markdown(hit.title)} · {label}", expanded=expanded):
+        meta = [hit.service, hit.severity, hit.category, (hit.created_at or "")[:10]]
+        st.caption(" · ".join(escape_markdown(m) for m in meta if m) or "no labels")
+        if incident is not None:
+            if incident.root_cause:
+                st.markdown("**Root cause:** " + highlight(incident.root_cause, hit.matched_terms))
+            elif incident.description:
+                st.markdown("**What happened:** " + highlight(incident.description, hit.matched_terms))
+            if incident.resolution:
+                st.markdown("**Resolution:** " + highlight(incident.resolution, hit.matched_terms))
+            if incident.tags:
+                st.markdown("**Tags:** " + ", ".join(f"`{t.replace('`', '')}`" for t in incident.tags))
+        if any(v is not None for v in hit.scores.values()):
+            cols = st.columns(3)
+            for col, name in zip(cols, ("dense", "bm25", "tfidf"), strict=True):
+                raw = hit.raw_scores.get(name)
+                col.metric(name, "–" if hit.scores.get(name) is None else f"{hit.scores[name]:.2f}",
+                           help=f"normalised score; raw {raw:.4g}" if raw is not None else "not retrieved")
+        if hit.matched_terms:
+            st.caption("Matched terms: " + ", ".join(escape_markdown(t) for t in hit.matched_terms))
+        if hit.entities:
+            st.caption("Matched entities (boosted): " + ", ".join(escape_markdown(e) for e in hit.entities))
+
+
+def incident_details(incident: Incident) -> None:
+    """Every field of one incident (for ticket-id lookups), extra fields as JSON."""
+    st.subheader(f"{escape_markdown(incident.id)} · {escape_markdown(incident.title)}")
+    data = incident.to_json_dict()
+    for key in ("description", "root_cause", "resolution"):
+        if data.get(key):
+            st.markdown(f"**{key.replace('_', ' ').capitalize()}:** {escape_markdown(data[key])}")
+    labels = {k: data[k] for k in ("service", "category", "severity", "status", "created_at", "resolved_at",
+                                   "resolved_by", "tags") if data.get(k)}
+    if labels:
+        st.json(labels, expanded=True)
+    if data.get("extra"):
+        st.json(data["extra"], expanded=False)
+
+
+def feedback_ui(key: str, shown_ids: list[str]) -> dict | None:
+    """Thumbs up/down and an optional "the right incident was …"; returns the feedback once it is sent."""
+    cols = st.columns([1, 3, 1])
+    with cols[0]:
+        thumbs = st.feedback("thumbs", key=f"thumbs-{key}")
+    with cols[1]:
+        right = st.selectbox("The right incident was…", [*shown_ids, "another id…"], key=f"right-{key}", index=None,
+                             placeholder="The right incident was… (optional)", label_visibility="collapsed")
+        if right == "another id…":
+            right = st.text_input("Incident id", key=f"other-{key}", placeholder="e.g. JSP-1018").strip() or None
+    with cols[2]:
+        sent = st.button("Send", key=f"send-{key}", disabled=thumbs is None and right is None)
+    if not sent:
+        return None
+    return {"helpful": None if thumbs is None else bool(thumbs), "right_id": right}
+
+
+def answer_ui(answer: Answer, ws: Workspace, key: str) -> dict | None:
+    """One answer: its text and note, the incident itself for a ticket id, the cited incidents (or the nearest misses,
+    labelled as such) as cards, and the feedback widgets; returns :func:`feedback_ui`'s feedback once it is sent."""
+    st.markdown(escape_markdown(answer.answer))
+    if answer.note:
+        st.info(answer.note)
+    response = answer.search
+    results = response.results if response else []
+    incidents = ws.store.get_many(hit.id for hit in results)
+    if response and response.strategy == "exact_id" and results:
+        incident_details(incidents[results[0].id])
+        results = results[1:]
+        if results:
+            st.caption("Related incidents")
+    elif answer.abstained and results:
+        st.caption("Nearest misses — shown for reference, none of them is a match:")
+    for rank, hit in enumerate(results):
+        incident_card(hit, incidents.get(hit.id), expanded=rank == 0 and not answer.abstained
+                      and response.strategy == "hybrid")
+    return feedback_ui(key, [hit.id for hit in (response.results if response else [])])

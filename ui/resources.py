@@ -1,0 +1,149 @@
+"""Cached resources and frames, one per process and shared by every session: the workspace, its searcher and
+answerers (the session's online A/B arm included), the feedback store, and the frames the views draw."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from sherlock.config import Settings, load_settings
+from sherlock.search.searcher import Searcher
+from sherlock.storage.workspace import Workspace
+from ui.widgets import escape_markdown
+
+
+@st.cache_resource(show_spinner="Opening the workspace (first run loads the demo corpus)…")
+def workspace() -> Workspace:
+    ws = Workspace(load_settings())
+    ws.prepare()
+    return ws
+
+
+@st.cache_resource
+def searcher() -> Searcher:
+    return Searcher(workspace())
+
+
+def _secret(name: str) -> str | None:
+    """A value from ``.streamlit/secrets.toml`` if that file exists (it is optional)."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:
+        return None
+    return str(value) if value else None
+
+
+def _with_secret_key(settings: Settings) -> Settings:
+    """``settings`` with a Gemini key from Streamlit secrets when the environment gives none."""
+    from pydantic import SecretStr
+    key = _secret("GEMINI_API_KEY") or _secret("GOOGLE_API_KEY")
+    if key and settings.gemini_api_key is None:
+        return settings.model_copy(update={"gemini_api_key": SecretStr(key)})
+    return settings
+
+
+@st.cache_resource
+def answerer():  # noqa: ANN201 - sherlock.answer.answerer.Answerer, imported lazily to keep page start-up light
+    """Offline extractive answers, or Gemini when a key is in the environment or in Streamlit secrets."""
+    from sherlock.answer.answerer import Answerer
+    return Answerer(searcher(), settings=_with_secret_key(searcher().settings))
+
+
+@st.cache_resource(max_entries=16)
+def arm_answerer(experiment: str, arm: str, fingerprint: str, workspace_id: int, _settings):  # noqa: ANN001, ANN201
+    """One searcher + answerer per experiment arm, shared by every session in it (keyed by the experiment, the arm,
+    its resolved settings — so an edited experiment file takes effect — and the cached workspace, which
+    :func:`reload_settings` renews)."""
+    from sherlock.answer.answerer import Answerer
+    settings = _with_secret_key(_settings)
+    return Answerer(Searcher(workspace(), settings), settings=settings)
+
+
+def session_id() -> str:
+    """A stable random id per browser session (for feedback and A/B assignment)."""
+    if "session_id" not in st.session_state:
+        st.session_state.session_id = uuid.uuid4().hex
+    return st.session_state.session_id
+
+
+def served_answerer():  # noqa: ANN201 - (sherlock.answer.answerer.Answerer, sherlock.evaluation.online_ab.Served)
+    """The answerer for this session and what it serves: under a live online experiment (``online_experiment``)
+    the session's arm, else — and for held-out sessions or a broken experiment file — the workspace's settings."""
+    from sherlock.evaluation.online_ab import serve
+    served = serve(workspace().settings, session_id())
+    if served.settings == workspace().settings:
+        return answerer(), served
+    return arm_answerer(served.experiment, served.arm, served.settings.model_dump_json(), id(workspace()),
+                        served.settings), served
+
+
+@st.cache_resource
+def feedback_store():  # noqa: ANN201 - sherlock.storage.feedback.FeedbackStore
+    from sherlock.storage.feedback import FeedbackStore
+    return FeedbackStore(workspace().settings.feedback_path)
+
+
+def reload_settings() -> None:
+    """Drop the cached workspace, searcher and answerer so the next call reads ``sherlock.toml`` again."""
+    for cached in (workspace, searcher, answerer):
+        cached.clear()
+
+
+# -- frames ---------------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="Loading the corpus table…", max_entries=4)
+def corpus_frame(home: str, revision: int):  # noqa: ANN201 - pandas.DataFrame; cached per store revision
+    import pandas as pd
+    rows = [{"id": i.id, "title": i.title, "service": i.service, "severity": i.severity, "category": i.category,
+             "status": i.status, "created_at": i.created_date(), "tags": ", ".join(i.tags)}
+            for i in workspace().store.iter_incidents()]
+    return pd.DataFrame(rows, columns=["id", "title", "service", "severity", "category", "status", "created_at",
+                                       "tags"])
+
+
+@st.cache_data(show_spinner="Finding themes, repeats and spikes…", max_entries=4)
+def patterns_frame(home: str, revision: int, statuses: tuple[str, ...], tags: tuple[str, ...]):  # noqa: ANN201
+    """The analysed incidents frame (themes and repeats added, exclusions applied) and the exclusion counts, cached
+    per store revision and exclusion rules (``home`` keys the cache per workspace)."""
+    from sherlock.analytics.patterns import analysed_frame
+    return analysed_frame(workspace().store.iter_incidents(), statuses, tags)
+
+
+@st.cache_data(ttl=60, show_spinner="Reading the A/B runs from MLflow…", max_entries=8)
+def ab_runs_frame(home: str, tracking_uri: str, _settings):  # noqa: ANN001, ANN201 - Settings in, DataFrame out
+    """Every offline A/B run (parents and arms) in ``tracking_uri``, newest first (``list_runs``); cached for a
+    minute per workspace and store, and cleared (``ab_runs_frame.clear()``) after the page logs a new A/B."""
+    from sherlock.evaluation.offline_ab_mlflow import list_runs
+    return list_runs(_settings)
+
+
+def ab_runs(settings: Settings):  # noqa: ANN201 - a DataFrame
+    """:func:`ab_runs_frame` for ``settings``; when the store cannot be read, an ``st.error`` saying so and an empty
+    frame (the page then shows how to start)."""
+    try:
+        return ab_runs_frame(str(settings.home), settings.tracking_uri, settings)
+    except Exception as error:
+        import pandas as pd
+
+        from sherlock.evaluation.offline_ab_mlflow import RUN_COLUMNS
+        st.error(f"The MLflow store {settings.tracking_uri} cannot be read: {escape_markdown(str(error))}")
+        return pd.DataFrame(columns=RUN_COLUMNS)
+
+
+@st.cache_data(show_spinner="Comparing the two arms…", max_entries=32)
+def arm_comparison(tracking_uri: str, run_a: str, run_b: str, _settings):  # noqa: ANN001, ANN201
+    """Two arm runs compared again from their logged per-query scores, on the queries both hold, with the
+    resamples, seed and alpha of arm A's A/B (so the arms of one A/B reproduce its logged statistics). Returns
+    ``(stats, per_query)``; ``ValueError`` when a run has no scores or the two share fewer than two queries.
+    Logged runs never change, so the result is cached without expiry."""
+    from sherlock.evaluation.offline_ab import compare_scores
+    from sherlock.evaluation.offline_ab_mlflow import arm_scores, run_params
+    from sherlock.plots.experiments import paired_per_query
+    (a, queries_a), (b, queries_b) = arm_scores(_settings, run_a), arm_scores(_settings, run_b)
+    parent = run_params(_settings, run_a)["parent_run_id"]
+    params = run_params(_settings, parent) if parent else {}
+    metrics = [metric for metric in a.columns if metric in b.columns]
+    stats = compare_scores(a, b, metrics, resamples=int(params.get("resamples", 10_000)),
+                           seed=int(params.get("seed", 0)), alpha=float(params.get("alpha", 0.05)))
+    return stats, paired_per_query(a, b, {**queries_b, **queries_a}, metrics)

@@ -1,0 +1,45 @@
+"""Chat search: ask by symptom or ticket id; answers cite past incidents, or say honestly that none matches."""
+
+import streamlit as st
+
+from ui import resources
+from ui.chat import answer_ui, online_ui, search_sidebar_ui
+from ui.widgets import escape_markdown, stream_words
+
+ws = resources.workspace()
+filters, k = search_sidebar_ui(ws)
+answerer, served = resources.served_answerer()
+online_ui(served)
+st.title("💬 Chat search")
+st.caption("Describe a symptom, paste an error, or give a ticket id such as JSP-1052. Every claim cites an incident.")
+history = st.session_state.setdefault("chat_history", [])
+arms = st.session_state.setdefault("chat_arms", {})  # answer index → (experiment, arm) that served it
+
+for index, answer in enumerate(history):
+    with st.chat_message("user"):
+        st.text(answer.question)
+    with st.chat_message("assistant"):
+        if sent := answer_ui(answer, ws, key=str(index)):
+            response = answer.search
+            experiment, arm = arms.get(index, (None, None))
+            resources.feedback_store().record(
+                answer.question, [h.id for h in response.results] if response else [], sent["helpful"],
+                sent["right_id"], settings=response.settings if response else None, provider=answer.provider,
+                session_id=resources.session_id(), variant=arm, experiment=experiment)
+            st.toast("Thanks — feedback saved to the workspace.")
+
+# another page (Incident patterns' "search similar") may leave a question to ask on arrival
+pending = st.session_state.pop("pending_question", None)
+if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-1052") or pending:
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        with st.spinner("Searching past incidents…"):
+            answer = answerer.ask(question, k=k, filters=filters)
+        st.write_stream(stream_words(escape_markdown(answer.answer)))
+        arms[len(history)] = (served.experiment, served.arm)
+        history.append(answer)
+        st.rerun()
+elif not history:
+    st.info("Try: *UPI payment failed with error 5003* · *JSP-1052* · *why do refunds fail?* · "
+            "*what is the capital of Australia* (an honest no-match)")

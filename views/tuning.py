@@ -1,0 +1,73 @@
+"""Fusion tuning: score a labelled query set once, evaluate every dense/BM25/TF-IDF weight triple with
+cross-validation, see the metric over the weight simplex, and apply the best weights to search."""
+
+import hashlib
+import json
+
+import streamlit as st
+
+from sherlock.evaluation import tuning as tune
+from ui import resources
+from ui.query_sets import query_set_ui
+from ui.tuning import options_ui, per_query_ui, result_ui, simplex_ui, single_vs_fused_ui, slices_ui, weights_text
+from ui.widgets import progress_callback
+
+ws = resources.workspace()
+settings = ws.settings
+current = (tuple(settings.weights), settings.fusion, settings.norm)
+st.title("🎛️ Fusion tuning")
+st.caption("How should dense, BM25 and TF-IDF scores combine on *your* incidents? Each query is scored once; then "
+           "every weight triple on the simplex is evaluated, and the reported score is k-fold cross-validated.")
+if not ws.store.count():
+    st.info("The workspace is empty: load the demo corpus or your incidents on the **Data** page first.")
+    st.stop()
+chosen = query_set_ui(ws)
+options = options_ui()
+
+if st.button("Run tuning", type="primary", disabled=chosen is None or not options.ready):
+    name, queries, qrels = chosen
+    key = (name, hashlib.sha1(json.dumps(queries, sort_keys=True).encode()).hexdigest(), ws.store.revision())
+    if st.session_state.get("tuning_pool", (None,))[0] != key:  # a new metric or fusion reuses the scored pool
+        update = progress_callback(bar := st.progress(0.0, text="Scoring each query once…"))
+        pool = tune.score_candidates(resources.searcher(), queries,
+                                     progress=lambda done, total: update("Scoring queries", done, total))
+        st.session_state.tuning_pool = (key, pool)
+        bar.empty()
+    pool = st.session_state.tuning_pool[1]
+    try:
+        with st.spinner("Evaluating the weight simplex…"):
+            result = tune.tune(pool, qrels, metric=options.metric, fusion=options.fusion,
+                               norms=options.norms or ("minmax",), step=options.step,
+                               folds=min(options.folds, len(qrels)), current=current)
+    except ValueError as error:
+        st.error(f"Tuning failed: {error}")
+        st.stop()
+    try:
+        result.mlflow_run_id = tune.log_to_mlflow(result, settings, query_set=name)
+    except Exception as error:
+        st.warning(f"The run could not be logged to MLflow ({error}); the results below are still valid.")
+    st.session_state.tuning = {"result": result, "pool": pool, "qrels": qrels, "set": name, "step": options.step,
+                                "current": current}
+
+if "tuning" not in st.session_state:
+    st.stop()
+state = st.session_state.tuning
+result, step, current = state["result"], state["step"], state["current"]
+st.divider()
+if result_ui(result, state["set"], current):
+    path = tune.apply_result(settings, result)
+    resources.reload_settings()
+    st.success(f"Applied {weights_text(result.weights)}, {result.fusion} over {result.norm} — saved to `{path}`; "
+               "search uses them now. (A `SHERLOCK_WEIGHTS`/`_FUSION`/`_NORM` environment variable would still "
+               "override the file.)")
+
+simplex, slices, bars, queries_tab = st.tabs(["Weight simplex", "One-weight slices", "Single vs fused", "Per query"])
+surface = result.surface[result.surface["fusion"] == result.fusion]
+with simplex:
+    simplex_ui(surface, result, current, step)
+with slices:
+    slices_ui(surface, result, step)
+with bars:
+    single_vs_fused_ui(result)
+with queries_tab:
+    per_query_ui(result, state["pool"], state["qrels"], current, ws.store)
