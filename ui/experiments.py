@@ -136,7 +136,7 @@ def online_experiment_ui(settings: Settings) -> None:
         from sherlock.evaluation.online_ab_mlflow import MLFLOW_EXPERIMENT, log_online
         try:
             run_id = log_online(result, settings)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the record of an analysis must not cost the analysis itself
             st.error(f"The analysis could not be logged to MLflow: {escape_markdown(str(error))}")
         else:
             st.success(f"Logged as run `{run_id}` of the `{MLFLOW_EXPERIMENT}` experiment in {settings.tracking_uri}.")

@@ -29,7 +29,7 @@ def _secret(name: str) -> str | None:
     """A value from ``.streamlit/secrets.toml`` if that file exists (it is optional)."""
     try:
         value = st.secrets.get(name)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no secrets file is the normal, offline case
         return None
     return str(value) if value else None
 
@@ -123,7 +123,7 @@ def ab_runs(settings: Settings):  # noqa: ANN201 - a DataFrame
     frame (the page then shows how to start)."""
     try:
         return ab_runs_frame(str(settings.home), settings.tracking_uri, settings)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - MLflow raises many types; the page must still open
         import pandas as pd
 
         from sherlock.evaluation.offline_ab_mlflow import RUN_COLUMNS

@@ -64,7 +64,7 @@ with new_tab:
             st.session_state.ab_result = result
             try:
                 log_ab(result, settings)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - tracking is a record of the run, never a reason to lose it
                 st.warning(f"The A/B could not be logged to MLflow ({error}); the results below are still valid.")
             else:
                 resources.ab_runs_frame.clear()

@@ -44,7 +44,7 @@ if st.button("Run tuning", type="primary", disabled=chosen is None or not option
         st.stop()
     try:
         result.mlflow_run_id = tune.log_to_mlflow(result, settings, query_set=name)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - tracking is a record of the run, never a reason to lose it
         st.warning(f"The run could not be logged to MLflow ({error}); the results below are still valid.")
     st.session_state.tuning = {"result": result, "pool": pool, "qrels": qrels, "set": name, "step": options.step,
                                 "current": current}

@@ -76,7 +76,7 @@ class GeminiAnswerer:
             raw = getattr(reply, "text", None)
         except GeminiUnavailable:
             raise
-        except Exception as exc:  # network, HTTP, auth, quota, a malformed reply: all end in the offline answer
+        except Exception as exc:  # noqa: BLE001 - network, HTTP, auth, quota, a malformed reply: all end in the offline answer
             raise GeminiUnavailable(f"{type(exc).__name__}: {self.redact(str(exc))[:200]}") from None
         if not isinstance(raw, str) or not raw.strip():
             raise GeminiUnavailable("empty answer")
@@ -111,7 +111,7 @@ def _within(call: Callable[[], Any], seconds: float) -> Any:
     def work() -> None:
         try:
             box["value"] = call()
-        except BaseException as exc:  # handed to the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             box["error"] = exc
         finally:
             done.set()

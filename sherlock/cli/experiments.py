@@ -42,7 +42,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
                   rrf_k=settings.rrf_k)
     try:
         result.mlflow_run_id = log_to_mlflow(result, settings, query_set.name)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
         print(f"sherlock tune: warning: the run was not logged to MLflow ({exc})", file=sys.stderr)
     applied = apply_result(settings, result) if args.apply else None
     print_json(result.as_dict()) if args.json else print(tune_report(result, query_set.name, settings, applied))
@@ -82,7 +82,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         try:
             log_ab(result, workspace.settings, args.experiment)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
             print(f"sherlock ab: warning: the comparison was not logged to MLflow ({exc})", file=sys.stderr)
         result.seconds["mlflow"] = round(time.perf_counter() - started, 3)
     print_json(result.as_dict()) if args.json else print(ab_report(result, workspace.settings))
@@ -104,7 +104,7 @@ def cmd_ab_online(args: argparse.Namespace) -> int:
     if not args.no_mlflow:
         try:
             result.mlflow_run_id = log_online(result, settings)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the record of an analysis must not cost the analysis itself
             print(f"sherlock ab-online: warning: the analysis was not logged to MLflow ({exc})", file=sys.stderr)
     if args.json:
         print_json(result.as_dict())

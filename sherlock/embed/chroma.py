@@ -67,7 +67,7 @@ class StoredEmbedder(Embedder):
             if self._embedder is None and self._failure is None:
                 try:
                     embedder = make_embedder(load_settings(home=self.home, embedder=self.kind))
-                except Exception as exc:  # e.g. no Gemini key in this environment
+                except Exception as exc:  # noqa: BLE001 - e.g. no Gemini key in this environment
                     self._failure = str(exc)
                 else:
                     if (embedder.name, embedder.dim) == (self.name, self.dim):

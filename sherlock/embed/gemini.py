@@ -56,7 +56,7 @@ class GeminiEmbedder(Embedder):
             batch = texts[start:start + size]
             try:
                 response = self._get_client().models.embed_content(model=self.model, contents=batch, config=config)
-            except Exception as exc:  # network, HTTP, auth and timeout errors all end here
+            except Exception as exc:  # noqa: BLE001 - network, HTTP, auth and timeout errors all end here
                 raise EmbeddingError(
                     f"Gemini embedding request to {self.model!r} failed ({type(exc).__name__}: "
                     f"{redact_key(str(exc), self.settings)}); check the network, the API key and its quota, or set "

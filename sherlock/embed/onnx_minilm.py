@@ -101,7 +101,7 @@ def load_session(files: ModelFiles, models_path: Path) -> onnxruntime.InferenceS
     if path.exists():
         try:
             return create_session(path)
-        except Exception:  # a truncated or foreign file: onnxruntime raises several types; rebuild it once
+        except Exception:  # noqa: BLE001 - a truncated or foreign file: onnxruntime raises several types; rebuild it once
             pass
     write_onnx(files, path)
     return create_session(path)

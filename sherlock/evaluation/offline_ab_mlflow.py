@@ -151,7 +151,7 @@ def arm_scores(settings: Settings, run_id: str) -> tuple[pd.DataFrame, dict[str,
     with tempfile.TemporaryDirectory(prefix="sherlock-ab-") as tmp:
         try:
             path = client.download_artifacts(run_id, "per_query.csv", tmp)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - MLflow raises several types for a missing artifact
             raise ValueError(f"run {run_id} has no per_query.csv artifact ({exc}); was it logged completely? "
                              f"(status {run.info.status})") from None
         frame = pd.read_csv(path, dtype={"qid": str, "query": str}, keep_default_na=False)

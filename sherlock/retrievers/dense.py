@@ -78,7 +78,7 @@ class DenseRetriever(Retriever):
         """Delete the collection (``sherlock reindex`` rebuilds it from the store)."""
         try:
             self.client.delete_collection(self.collection)
-        except Exception:
+        except Exception:  # noqa: BLE001 - chroma raises different types for "does not exist" across versions
             pass
         self._collection = None
 

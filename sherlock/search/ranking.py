@@ -25,7 +25,7 @@ from sherlock.search.fusion import RETRIEVERS, FusionConfig, fuse_scores
 
 if TYPE_CHECKING:
     from sherlock.evaluation.grid import PaddedPool
-    from sherlock.storage.workspace import IndexSnapshot
+    from sherlock.storage.snapshot import IndexSnapshot
 
 Ranked = list[tuple[str, float]]
 

@@ -20,8 +20,9 @@ from sherlock.search.abstain import Evidence, decide, weighted_coverage
 from sherlock.search.fusion import RETRIEVERS, FusionConfig
 from sherlock.search.normalise import normalize
 from sherlock.search.ranking import CandidatePool, boosts, rank_pool, score_pool
+from sherlock.storage.snapshot import IndexSnapshot
 from sherlock.storage.store import Filters
-from sherlock.storage.workspace import IndexSnapshot, Workspace
+from sherlock.storage.workspace import Workspace
 from sherlock.text import matched_terms
 
 #: ``ABC-123``: letters, a dash, digits — a ticket id, unless it continues with letters (``JSP-12ab``).

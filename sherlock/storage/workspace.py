@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,14 +25,13 @@ import numpy as np
 from sherlock.config import DEMO_DIR, Settings
 from sherlock.search.entities import EntityDictionary, EntityIndex
 from sherlock.storage.ingest import FileReport, ingest_file
+from sherlock.storage.snapshot import SNAPSHOT_FORMAT, IndexSnapshot, load_snapshot, save_snapshot
 from sherlock.storage.store import Store
-from sherlock.text import known_stems, remember_stems
 
 log = logging.getLogger(__name__)
 
 #: ``progress(stage, done, total)`` — the CLI draws tqdm bars from it, the app a progress bar.
 Progress = Callable[[str, int, int], None]
-LEXICAL_FORMAT = 2
 
 
 @dataclass
@@ -56,44 +54,6 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         return {"files": [report.as_dict() for report in self.files],
                 "sync": self.sync.as_dict() if self.sync else None}
-
-
-@dataclass
-class IndexSnapshot:
-    """Everything search reads besides Chroma, for one store revision: the lexical indexes, the entity index, and
-    the incident vectors (a read-only, memory-mapped copy of Chroma's, aligned with ``vector_rows``)."""
-
-    revision: int
-    bm25: Any
-    tfidf: Any
-    entities: EntityIndex
-    vectors: np.ndarray
-    vector_rows: dict[str, int]
-
-    def dense_top(self, query_vectors: np.ndarray, n: int, allowed: set[str] | None = None) -> list[dict[str, float]]:
-        """Exact nearest neighbours: the ``n`` most cosine-similar documents to each row of ``query_vectors`` (unit
-        length), among ``allowed`` when given — a brute-force product over the snapshot's vectors, which is faster
-        than an approximate index at the corpus sizes it is used for (``Settings.dense_exact_max``)."""
-        ids = list(self.vector_rows)
-        if allowed is not None:
-            ids = [doc_id for doc_id in ids if doc_id in allowed]
-        if not ids or n <= 0:
-            return [{} for _ in range(len(query_vectors))]
-        rows = np.fromiter((self.vector_rows[doc_id] for doc_id in ids), dtype=np.int64, count=len(ids))
-        matrix = self.vectors if allowed is None else self.vectors[rows]
-        similarities = np.asarray(query_vectors, dtype=np.float32) @ matrix.T  # (queries, documents)
-        take = min(n, len(ids))
-        top = np.argpartition(-similarities, take - 1, axis=1)[:, :take] if take < len(ids) else \
-            np.broadcast_to(np.arange(len(ids)), (len(similarities), len(ids)))
-        return [{ids[j]: float(row[j]) for j in picks} for row, picks in zip(similarities, top, strict=True)]
-
-    def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
-        """Exact cosine similarity of the query with each known document (vectors are unit length)."""
-        known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
-        if not known:
-            return {}
-        values = self.vectors[[row for _, row in known]] @ query_vector
-        return {doc_id: float(value) for (doc_id, _), value in zip(known, values, strict=True)}
 
 
 class Workspace:
@@ -209,7 +169,9 @@ class Workspace:
             return bundle
         with self._lock:
             if self._lexical is None or self._lexical.revision != revision:
-                bundle = self._load_lexical(revision)
+                bundle = None
+                if self._lexical_revision_on_disk() == revision and self.settings.bm25_backend == "bm25s":
+                    bundle = load_snapshot(self.settings.lexical_path, revision, self.entity_dictionary())
                 self._lexical = bundle if bundle is not None else self._build_lexical(revision, None)
             return self._lexical
 
@@ -248,7 +210,7 @@ class Workspace:
         wanted = self.store.hashes()
         try:
             have = self.dense.hashes()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
             log.warning("vector index unreadable (%s); rebuilding it from the store", exc)
             self.dense.drop()
             have = {}
@@ -273,7 +235,7 @@ class Workspace:
         manifest = self.settings.lexical_path / "manifest.json"
         try:
             data = json.loads(manifest.read_text())
-            current = data.get("format") == LEXICAL_FORMAT and data.get("collection") == self.collection
+            current = data.get("format") == SNAPSHOT_FORMAT and data.get("collection") == self.collection
             return int(data["revision"]) if current else -1
         except (OSError, ValueError, KeyError):
             return -1
@@ -302,61 +264,6 @@ class Workspace:
         vectors = self.dense.vectors(ids)
         if progress:
             progress("lexical index", 3, 3)
-        self._save_lexical(revision, bm25, tfidf, entities, ids, vectors)
-        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
-
-    def _save_lexical(self, revision: int, bm25: Any, tfidf: Any, entities: EntityIndex, ids: list[str],
-                      vectors: np.ndarray) -> None:
-        """Write to a private folder and swap it in, so a crash leaves the old snapshot or the new one, never half,
-        and two processes syncing the same home at once cannot write into each other's files."""
-        target = self.settings.lexical_path
-        tag = f"{os.getpid()}-{threading.get_ident()}"
-        staging, old = target.with_name(f"{target.name}.new-{tag}"), target.with_name(f"{target.name}.old-{tag}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        if self.settings.bm25_backend == "bm25s":
-            bm25.save(staging / "bm25")
-        tfidf.save(staging / "tfidf")
-        (staging / "entities.json").write_text(json.dumps(entities.to_json()))
-        np.save(staging / "vectors.npy", vectors)
-        (staging / "vector_ids.json").write_text(json.dumps(ids))
-        # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK
-        (staging / "stems.json").write_text(json.dumps(known_stems(), ensure_ascii=False), encoding="utf-8")
-        (staging / "manifest.json").write_text(json.dumps({"format": LEXICAL_FORMAT, "revision": revision,
-                                                           "collection": self.collection,
-                                                           "bm25": bm25.get_params()}))
-        try:
-            if target.exists():
-                target.rename(old)
-            staging.rename(target)
-        except OSError as exc:  # another process swapped its snapshot in first; the next reader checks its revision
-            log.info("index snapshot not swapped in (%s); keeping the one already there", exc)
-            if old.exists() and not target.exists():
-                old.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _load_lexical(self, revision: int) -> IndexSnapshot | None:
-        from sherlock.retrievers.bm25 import BM25Retriever
-        from sherlock.retrievers.tfidf import TfidfRetriever
-
-        path = self.settings.lexical_path
-        if self._lexical_revision_on_disk() != revision or self.settings.bm25_backend != "bm25s":
-            return None
-        try:
-            bm25 = BM25Retriever.load(path / "bm25")
-            tfidf = TfidfRetriever.load(path / "tfidf")
-            entities = EntityIndex.from_json(json.loads((path / "entities.json").read_text()),
-                                             self.entity_dictionary())
-            vectors = np.load(path / "vectors.npy", mmap_mode="r")
-            ids = json.loads((path / "vector_ids.json").read_text())
-            if len(ids) != len(vectors):
-                raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
-            stems = path / "stems.json"  # optional: snapshots written before it existed work without it
-            if stems.exists():
-                remember_stems(json.loads(stems.read_text(encoding="utf-8")))
-        except Exception as exc:
-            log.warning("lexical index unreadable (%s); rebuilding it from the store", exc)
-            return None
-        return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
+        snapshot = IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
+        save_snapshot(self.settings.lexical_path, snapshot, self.collection, write_bm25=s.bm25_backend == "bm25s")
+        return snapshot

@@ -269,7 +269,7 @@ def test_every_page_opens_without_an_exception(page, app_url, screenshots, name,
             const nav = document.querySelector('[data-testid="stSidebarNav"]');
             return nav !== null && {wanted}.every(title => nav.innerText.includes(title));
         }}""", timeout=TIMEOUT_MS)
-    except Exception:
+    except Exception:  # noqa: BLE001 - report what the sidebar showed instead
         pytest.fail(f"sidebar navigation lacks the page titles: {page.get_by_test_id('stSidebarNav').inner_text()}")
     if name == "overview":
         metrics = " ".join(page.get_by_test_id("stMetric").all_inner_texts())

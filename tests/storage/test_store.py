@@ -87,7 +87,7 @@ def test_concurrent_readers_and_a_writer(store):
         try:
             for _ in range(200):
                 assert store.get("INC-1") is not None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=read) for _ in range(4)]

@@ -172,7 +172,7 @@ def test_concurrent_searches_while_an_ingest_lands(workspace_factory, tmp_path):
         try:
             for i in range(15):
                 answers.append(searcher.search(f"{SERVICES[(n + i) % 4]} errors after deploy", k=5).results[0].id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=search, args=(n,)) for n in range(4)]

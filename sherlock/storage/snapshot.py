@@ -1,0 +1,120 @@
+"""The index snapshot: everything search reads besides Chroma, for one store revision — BM25, TF-IDF, the entity
+index, the incident vectors (exported from Chroma in store order, for exact pool scoring and exact search of small
+corpora) and the corpus's stems — saved as a folder of ``.npy``/``.npz`` + JSON files (no pickle), swapped in
+atomically, and loaded memory-mapped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sherlock.search.entities import EntityDictionary, EntityIndex
+from sherlock.text import known_stems, remember_stems
+
+log = logging.getLogger(__name__)
+#: Bumped when the folder's layout changes; a snapshot of another format is rebuilt.
+SNAPSHOT_FORMAT = 2
+
+
+@dataclass
+class IndexSnapshot:
+    """Everything search reads besides Chroma, for one store revision: the lexical indexes, the entity index, and
+    the incident vectors (a read-only, memory-mapped copy of Chroma's, aligned with ``vector_rows``)."""
+
+    revision: int
+    bm25: Any
+    tfidf: Any
+    entities: EntityIndex
+    vectors: np.ndarray
+    vector_rows: dict[str, int]
+
+    def dense_top(self, query_vectors: np.ndarray, n: int, allowed: set[str] | None = None) -> list[dict[str, float]]:
+        """Exact nearest neighbours: the ``n`` most cosine-similar documents to each row of ``query_vectors`` (unit
+        length), among ``allowed`` when given — a brute-force product over the snapshot's vectors, which is faster
+        than an approximate index at the corpus sizes it is used for (``Settings.dense_exact_max``)."""
+        ids = list(self.vector_rows)
+        if allowed is not None:
+            ids = [doc_id for doc_id in ids if doc_id in allowed]
+        if not ids or n <= 0:
+            return [{} for _ in range(len(query_vectors))]
+        rows = np.fromiter((self.vector_rows[doc_id] for doc_id in ids), dtype=np.int64, count=len(ids))
+        matrix = self.vectors if allowed is None else self.vectors[rows]
+        similarities = np.asarray(query_vectors, dtype=np.float32) @ matrix.T  # (queries, documents)
+        take = min(n, len(ids))
+        top = np.argpartition(-similarities, take - 1, axis=1)[:, :take] if take < len(ids) else \
+            np.broadcast_to(np.arange(len(ids)), (len(similarities), len(ids)))
+        return [{ids[j]: float(row[j]) for j in picks} for row, picks in zip(similarities, top, strict=True)]
+
+    def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
+        """Exact cosine similarity of the query with each known document (vectors are unit length)."""
+        known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
+        if not known:
+            return {}
+        values = self.vectors[[row for _, row in known]] @ query_vector
+        return {doc_id: float(value) for (doc_id, _), value in zip(known, values, strict=True)}
+
+
+def save_snapshot(target: Path, snapshot: IndexSnapshot, collection: str, write_bm25: bool = True) -> None:
+    """Write ``snapshot`` to a private folder next to ``target`` and swap it in, so a crash leaves the old snapshot
+    or the new one, never half, and two processes syncing the same home at once cannot write into each other's
+    files. ``collection`` names the Chroma collection the vectors came from."""
+    ids = sorted(snapshot.vector_rows, key=snapshot.vector_rows.__getitem__)
+    tag = f"{os.getpid()}-{threading.get_ident()}"
+    staging, old = target.with_name(f"{target.name}.new-{tag}"), target.with_name(f"{target.name}.old-{tag}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    if write_bm25:
+        snapshot.bm25.save(staging / "bm25")
+    snapshot.tfidf.save(staging / "tfidf")
+    (staging / "entities.json").write_text(json.dumps(snapshot.entities.to_json()))
+    np.save(staging / "vectors.npy", snapshot.vectors)
+    (staging / "vector_ids.json").write_text(json.dumps(ids))
+    # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK
+    (staging / "stems.json").write_text(json.dumps(known_stems(), ensure_ascii=False), encoding="utf-8")
+    (staging / "manifest.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, "revision": snapshot.revision,
+                                                       "collection": collection,
+                                                       "bm25": snapshot.bm25.get_params()}))
+    try:
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+    except OSError as exc:  # another process swapped its snapshot in first; the next reader checks its revision
+        log.info("index snapshot not swapped in (%s); keeping the one already there", exc)
+        if old.exists() and not target.exists():
+            old.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_snapshot(path: Path, revision: int, dictionary: EntityDictionary) -> IndexSnapshot | None:
+    """The snapshot :func:`save_snapshot` wrote to ``path`` (for ``revision``), or ``None`` when it cannot be read
+    (a damaged derived index is rebuilt, never fatal). The arrays are memory-mapped; the saved stems seed the
+    tokenizer's memo."""
+    from sherlock.retrievers.bm25 import BM25Retriever
+    from sherlock.retrievers.tfidf import TfidfRetriever
+
+    try:
+        bm25 = BM25Retriever.load(path / "bm25")
+        tfidf = TfidfRetriever.load(path / "tfidf")
+        entities = EntityIndex.from_json(json.loads((path / "entities.json").read_text()), dictionary)
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        ids = json.loads((path / "vector_ids.json").read_text())
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
+        stems = path / "stems.json"  # optional: snapshots written before it existed work without it
+        if stems.exists():
+            remember_stems(json.loads(stems.read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
+        log.warning("lexical index unreadable (%s); rebuilding it from the store", exc)
+        return None
+    return IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
