@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from sherlock.cli.output import table
 from sherlock.config import load_settings
 from sherlock.evaluation.metrics import evaluate
 from sherlock.evaluation.query_sets import read_qrels, read_queries
@@ -21,13 +22,6 @@ from sherlock.storage.workspace import Workspace
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "beir" / "nfcorpus"
 METRICS = ["ndcg@10", "mrr@10", "recall@100"]
-
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def main() -> None:
