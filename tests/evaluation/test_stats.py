@@ -1,4 +1,5 @@
-"""sherlock.stats: oracle tests against scipy.stats, hand-worked values, and the degenerate cases (nan in scipy)."""
+"""sherlock.evaluation.stats: oracle tests against scipy.stats, hand-worked values, and the degenerate cases (nan in
+scipy)."""
 
 from __future__ import annotations
 
