@@ -23,7 +23,7 @@ from sherlock.config import load_settings
 from sherlock.evaluation.grid import evaluate_points, features
 from sherlock.evaluation.metrics import Judged
 from sherlock.evaluation.query_sets import read_labelled_queries, read_qrels, read_queries
-from sherlock.evaluation.tuning import check_options, score_candidates, simplex_points, tune
+from sherlock.evaluation.tuning import check_options, simplex_points, tune
 from sherlock.search.searcher import Searcher
 from sherlock.storage.workspace import Workspace
 
@@ -80,7 +80,7 @@ def bench_nfcorpus(home: Path, data: Path) -> None:
     queries = {qid: text for qid, text in read_queries(data / "queries.jsonl").items() if qid in qrels}
     searcher = Searcher(workspace)
     started = time.perf_counter()
-    pool = score_candidates(searcher, queries, n=200)
+    pool = searcher.score_pools(queries, n=200)
     scoring_s = time.perf_counter() - started
     first_s, best_s = time_surface(pool, qrels)
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def bench_demo(home: Path) -> None:
     from sherlock.config import DEMO_DIR
     workspace = open_workspace(home, [DEMO_DIR / "incidents.jsonl"])
     queries, qrels = read_labelled_queries(DEMO_DIR / "queries.jsonl")
-    pool = score_candidates(Searcher(workspace), queries, n=200)
+    pool = Searcher(workspace).score_pools(queries, n=200)
     result = tune(pool, qrels, folds=5)
     rrf = tune(pool, qrels, fusion="rrf", folds=5)
     print(f"\nDemo labelled set: {workspace.store.count()} incidents, {len(result.per_query)} judged queries")

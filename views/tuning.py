@@ -29,7 +29,7 @@ if st.button("Run tuning", type="primary", disabled=chosen is None or not option
     key = (name, hashlib.sha1(json.dumps(queries, sort_keys=True).encode()).hexdigest(), ws.store.revision())
     if st.session_state.get("tuning_pool", (None,))[0] != key:  # a new metric or fusion reuses the scored pool
         update = progress_callback(bar := st.progress(0.0, text="Scoring each query once…"))
-        pool = tune.score_candidates(resources.searcher(), queries,
+        pool = resources.searcher().score_pools(queries, n=200,
                                      progress=lambda done, total: update("Scoring queries", done, total))
         st.session_state.tuning_pool = (key, pool)
         bar.empty()

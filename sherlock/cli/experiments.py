@@ -24,7 +24,7 @@ def query_set_from(args: argparse.Namespace) -> Any:
 def cmd_tune(args: argparse.Namespace) -> int:
     from sherlock.cli.reports import tune_report
     from sherlock.evaluation.query_sets import restrict
-    from sherlock.evaluation.tuning import apply_result, check_options, log_to_mlflow, score_candidates, tune
+    from sherlock.evaluation.tuning import apply_result, check_options, log_to_mlflow, tune
     from sherlock.search.searcher import Searcher
     norms = args.norm or ["minmax", "zscore", "rank"]
     check_options(args.metric, args.fusion, norms, args.step, args.folds)
@@ -35,7 +35,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     query_set = restrict(loaded, set(workspace.store.hashes()))
     for note in query_set.notes:
         print(f"sherlock tune: {note}", file=sys.stderr)
-    pool = score_candidates(Searcher(workspace), query_set.queries, n=args.candidates,
+    pool = Searcher(workspace).score_pools(query_set.queries, n=args.candidates,
                             progress=query_progress("scoring queries"))
     result = tune(pool, query_set.qrels, metric=args.metric, fusion=args.fusion, norms=norms, step=args.step,
                   folds=args.folds, seed=args.seed, current=(settings.weights, settings.fusion, settings.norm),

@@ -105,11 +105,6 @@ def judged_queries(queries: dict[str, str], qrels: Qrels) -> dict[str, str]:
     return judged
 
 
-def rank_arm(pool: CandidatePool, settings: Any, depth: int) -> Run:
-    """Every query of ``pool`` ranked with one arm's fusion settings and entity boost, ``depth`` results each."""
-    return pool.rank(settings, depth)
-
-
 def score_arms(workspace: Workspace, variants: dict[str, Variant], queries: dict[str, str], metrics: list[str],
                progress: Progress | None = None) -> tuple[dict[str, Run], dict[str, float]]:
     """Each arm's run over ``queries``; arms that index alike share one scored pool. Returns runs and timings."""
@@ -130,7 +125,7 @@ def score_arms(workspace: Workspace, variants: dict[str, Variant], queries: dict
             pools[key] = searcher.score_pools(queries, settings[arm].candidates, progress=tick)
             seconds[f"score_{arm}"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        runs[arm] = rank_arm(pools[key], settings[arm], variant.depth(metrics))
+        runs[arm] = pools[key].rank(settings[arm], variant.depth(metrics))
         seconds[f"rank_{arm}"] = round(time.perf_counter() - started, 3)
     seconds["pools_scored"] = len(pools)
     return runs, seconds

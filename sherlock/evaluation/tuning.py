@@ -1,7 +1,7 @@
 """Fusion-weight tuning: score a labelled query set once, evaluate every point of the weight simplex exactly, and
 report a k-fold cross-validated score next to the default, the current setting and each retriever alone.
 
-    pool = score_candidates(searcher, queries)            # the one slow step: every retriever, every pool document
+    pool = searcher.score_pools(queries, n=200)          # the one slow step: every retriever, every pool document
     result = tune(pool, qrels, metric="ndcg@10")           # every weight point × normalisation, vectorised
     apply_result(settings, result)                        # search, chat and the CLI use the new weights
 
@@ -14,7 +14,7 @@ and the reported score is held out: weights are chosen on the training folds and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from sherlock.search.fusion import DEFAULT_WEIGHTS, FUSERS, RETRIEVERS
 from sherlock.search.fusion import check_options as check_fusion_options
 from sherlock.search.normalise import NORMALIZERS
 from sherlock.search.ranking import CandidatePool
-from sherlock.search.searcher import Searcher
 
 __all__ = [
     "DEFAULT",
@@ -45,7 +44,6 @@ __all__ = [
     "check_options",
     "cross_validate",
     "log_to_mlflow",
-    "score_candidates",
     "simplex_points",
     "tune",
 ]
@@ -66,12 +64,6 @@ def simplex_points(step: float = 0.05) -> np.ndarray:
     if n < 1 or abs(n * step - 1) > 1e-9:
         raise ValueError(f"step must divide 1 into a whole number of parts (0.1, 0.05, 0.025, …), got {step!r}")
     return np.array([(i / n, j / n, (n - i - j) / n) for i in range(n + 1) for j in range(n + 1 - i)])
-
-
-def score_candidates(searcher: Searcher, queries: dict[str, str], n: int = 200,
-                     progress: Callable[[int, int], None] | None = None, batch_size: int = 64) -> CandidatePool:
-    """Score every query's candidate pool once (:meth:`Searcher.score_pools` with a pool of ``n`` per retriever)."""
-    return searcher.score_pools(queries, n, progress=progress, batch_size=batch_size)
 
 
 def cross_validate(scores: np.ndarray, folds: int = 5, seed: int = 0,

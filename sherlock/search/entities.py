@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Self
 
-from sherlock.run import Scores
 from sherlock.schema import Incident
 
 KINDS = ("gateways", "banks", "merchants", "services", "error_codes")
@@ -109,17 +108,6 @@ class EntityIndex:
             return {}
         found = {doc_id: sorted(wanted & self.doc_entities_.get(doc_id, frozenset())) for doc_id in doc_ids}
         return {doc_id: shared for doc_id, shared in found.items() if shared}
-
-    def boost(self, scores: Scores, query_entities: Iterable[str], multiplier: float) -> tuple[Scores, dict]:
-        """Multiply each document's score by ``multiplier`` per query entity it mentions (at most two), and return
-        the boosted scores with the matched entities per document."""
-        if multiplier == 1.0:
-            return scores, {}
-        matched = self.matches(scores, query_entities)
-        if not matched:
-            return scores, {}
-        return {doc_id: score * boost_factor(len(matched.get(doc_id, ())), multiplier)
-                for doc_id, score in scores.items()}, matched
 
     def to_json(self) -> dict:
         return {"vocabulary": self.vocabulary_, "docs": {k: sorted(v) for k, v in self.doc_entities_.items()}}

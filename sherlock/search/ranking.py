@@ -126,13 +126,15 @@ class CandidatePool:
     def ranking(self, qid: str, weights: Sequence[float], fusion: str = "wsum", norm: str = "minmax", k: int = 10,
                 rrf_k: int = 60) -> Ranked:
         """What hybrid search ranks for this query with these settings (:func:`rank_pool`), the top ``k``."""
-        scores = self.scores(qid)
-        i = self._row[qid]
-        boost = dict(zip(self.doc_ids[i], self.boost[i].tolist(), strict=True))
-        return rank_pool(scores, FusionConfig(tuple(weights), fusion, norm, rrf_k), k, boost)
+        return self._ranked(qid, FusionConfig(tuple(weights), fusion, norm, rrf_k), k)
 
     def rank(self, settings: Any, k: int) -> Run:
         """Every query ranked with ``settings``' fusion and entity boost, ``k`` results each."""
         boosted = self.with_boost(settings.entity_boost, settings.entity_multiplier)
-        return {qid: dict(boosted.ranking(qid, settings.weights, settings.fusion, settings.norm, k=k,
-                                          rrf_k=settings.rrf_k)) for qid in self.qids}
+        config = FusionConfig(tuple(settings.weights), settings.fusion, settings.norm, settings.rrf_k)
+        return {qid: dict(boosted._ranked(qid, config, k)) for qid in self.qids}
+
+    def _ranked(self, qid: str, config: FusionConfig, k: int) -> Ranked:
+        scores = self.scores(qid)
+        i = self._row[qid]
+        return rank_pool(scores, config, k, dict(zip(self.doc_ids[i], self.boost[i].tolist(), strict=True)))

@@ -16,7 +16,6 @@ from sherlock.evaluation.tuning import (
     apply_result,
     cross_validate,
     log_to_mlflow,
-    score_candidates,
     select,
     simplex_points,
     tune,
@@ -33,7 +32,7 @@ METRICS = ["ndcg@10", "ndcg@3", "mrr@10", "recall@5", "precision@3", "map", "map
 
 @pytest.fixture(scope="module")
 def pool(juspay_searcher, juspay_queries) -> CandidatePool:
-    return score_candidates(juspay_searcher, juspay_queries)
+    return juspay_searcher.score_pools(juspay_queries, n=200)
 
 
 @pytest.fixture(scope="module")
