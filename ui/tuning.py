@@ -23,7 +23,7 @@ DEFINITIONS = {
     "MAP": "mean over relevant incidents of the precision at each one's rank (rewards putting all of them first).",
 }
 
-Setting = tuple[tuple[float, float, float], str, str]  # (weights, fusion, norm)
+Setting = tune.Setting  # (weights, fusion, norm)
 
 
 class TuningOptions(NamedTuple):

@@ -10,8 +10,10 @@ ws = resources.workspace()
 filters, k = search_sidebar_ui(ws)
 answerer, served = resources.served_answerer()
 online_ui(served)
+ticket, question_example = resources.examples(str(ws.settings.home), ws.store.revision())
 st.title("💬 Chat search")
-st.caption("Describe a symptom, paste an error, or give a ticket id such as JSP-1052. Every claim cites an incident.")
+st.caption(f"Describe a symptom, paste an error or a stack trace, or give a ticket id such as {ticket}. "
+           "Every claim cites an incident.")
 history = st.session_state.setdefault("chat_history", [])
 arms = st.session_state.setdefault("chat_arms", {})  # answer index → (experiment, arm) that served it
 
@@ -30,7 +32,7 @@ for index, answer in enumerate(history):
 
 # another page (Incident patterns' "search similar") may leave a question to ask on arrival
 pending = st.session_state.pop("pending_question", None)
-if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-1052") or pending:
+if question := st.chat_input(f"e.g. {question_example.lower()}, or {ticket}") or pending:
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
@@ -41,5 +43,5 @@ if question := st.chat_input("e.g. UPI payments timing out at the PSP, or JSP-10
         history.append(answer)
         st.rerun()
 elif not history:
-    st.info("Try: *UPI payment failed with error 5003* · *JSP-1052* · *why do refunds fail?* · "
-            "*what is the capital of Australia* (an honest no-match)")
+    st.info(f"Try: *{escape_markdown(question_example.lower())}* · *{escape_markdown(ticket)}* · "
+            "*why do refunds fail?* · a pasted stack trace · *what is the capital of Australia* (an honest no-match)")

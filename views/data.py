@@ -1,10 +1,11 @@
-"""Data: add incident files (with a validation report), load the demo corpus, browse and reindex the corpus."""
+"""Data: add incident files (with a validation report and a field mapping), load the demo corpus, browse and reindex
+the corpus."""
 
 import streamlit as st
 
 from sherlock.config import DEMO_DIR
 from ui import resources
-from ui.data import corpus_filter_ui, facet_charts, ingest_report_ui
+from ui.data import corpus_filter_ui, corpus_table, facet_charts, field_mapping_ui, ingest_report_ui, run_ingest
 from ui.widgets import progress_callback, save_uploads
 
 ws = resources.workspace()
@@ -15,25 +16,27 @@ with st.expander("Add incidents", expanded=store.count() == 0):
     files = st.file_uploader("Incident files: the original SherlockAI issues.json, JSON, JSONL, CSV or BEIR "
                              "corpus.jsonl", type=["json", "jsonl", "csv"], accept_multiple_files=True)
     cols = st.columns(2)
-    fmt = cols[0].selectbox("Format", ["auto", "sherlock", "json", "jsonl", "csv", "beir"])
+    fmt = cols[0].selectbox("Format", ["auto", "sherlock", "json", "jsonl", "csv", "beir"],
+                            help="auto: from the extension (a .jsonl with _id and text is a BEIR corpus)")
     strict = cols[1].checkbox("Strict: store nothing from a file with a bad record")
     if st.button("Validate and ingest", type="primary", disabled=not files):
-        paths = save_uploads(files, ws.settings.home / "uploads")
-        report = ws.ingest(paths, fmt, strict=strict, progress=progress_callback(st.progress(0.0)))
-        st.session_state.ingest_report = report
+        run_ingest(ws, save_uploads(files, ws.settings.home / "uploads"), fmt, strict=strict)
     if st.button("Load the demo corpus (2,000 generated incidents)"):
-        ws.ingest([DEMO_DIR / "incidents.jsonl"], progress=progress_callback(st.progress(0.0)))
-        st.success("Demo corpus loaded.")
+        run_ingest(ws, [DEMO_DIR / "incidents.jsonl"], remappable=False)
 
 if report := st.session_state.get("ingest_report"):
-    ingest_report_ui(report)
+    request = st.session_state.get("ingest_request")
+    ingest_report_ui(report, request["mapping"] if request else None)
+    if request and (mapping := field_mapping_ui(report, request["mapping"])) is not None:
+        run_ingest(ws, request["paths"], request["fmt"], mapping, request["strict"])
+        st.rerun()
 
 st.subheader(f"Corpus · {store.count():,} incidents")
 if not store.count():
     st.info("The workspace is empty: upload files above or load the demo corpus.")
     st.stop()
 shown = corpus_filter_ui(resources.corpus_frame(str(ws.settings.home), store.revision()))
-st.dataframe(shown, hide_index=True, height=320)
+st.dataframe(corpus_table(shown), hide_index=True, height=320)
 st.download_button("Download as CSV", shown.to_csv(index=False), "incidents.csv", "text/csv")
 facet_charts(store)
 if st.button("Reindex (rebuild vectors and lexical indexes from the store)"):

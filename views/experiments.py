@@ -6,9 +6,8 @@ import streamlit as st
 from sherlock.evaluation.offline_ab import DEFAULT_METRICS, run_offline
 from sherlock.evaluation.offline_ab_mlflow import log_ab
 from sherlock.plots.experiments import experiments_table, logged_metrics
-from sherlock.tracking import local_store
 from ui import resources
-from ui.experiments import ab_comparison_ui, compare_arms_ui, online_experiment_ui, variant_picker_ui
+from ui.experiments import ab_comparison_ui, compare_arms_ui, mlflow_ui_text, online_experiment_ui, variant_picker_ui
 from ui.query_sets import query_set_ui
 from ui.widgets import escape_markdown, progress_callback, table_with_download
 
@@ -24,19 +23,18 @@ runs_tab, new_tab, online_tab = st.tabs(["Offline A/B runs", "New offline A/B", 
 
 with runs_tab:
     runs = resources.ab_runs(settings)
-    mlflow_ui = (f"`MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri {settings.tracking_uri}`"
-                 if local_store(settings.tracking_uri) else settings.tracking_uri)
     if not (runs["kind"] == "ab-offline").any():
         st.info("No offline A/B has been logged in this workspace yet. Start one on the **New offline A/B** tab, or "
                 "from the command line: `sherlock ab baseline rrf --demo` (the demo labelled set). Every A/B is "
-                f"logged to MLflow; browse the runs with {mlflow_ui}.")
+                f"logged to MLflow; browse the runs with {mlflow_ui_text(settings)}.")
     else:
         metrics = logged_metrics(runs)
         metric = st.selectbox("Metric shown", metrics, key="runs-metric") if len(metrics) > 1 else metrics[0]
         table_with_download(experiments_table(runs, metric), "ab-experiments",
                             column_config={"queries": st.column_config.NumberColumn(format="%d")})
         st.caption(f"{(runs['kind'] == 'ab-offline').sum():,} A/B experiments, newest first · W/T/L: queries where "
-                   f"B wins, ties, loses on the A/B's first metric · all runs: {mlflow_ui}")
+                   f"B wins, ties, loses on the A/B's first metric · all runs: "
+                   f"{mlflow_ui_text(settings, runs['experiment_id'].iloc[0])}")
         st.subheader("Compare two arms")
         compare_arms_ui(runs, settings)
 
@@ -44,9 +42,9 @@ with new_tab:
     chosen = query_set_ui(ws)
     left, right = st.columns(2)
     with left:
-        variant_a = variant_picker_ui("Arm A (baseline)", settings.experiments_dir, "workspace", key="new-a")
+        variant_a = variant_picker_ui("Arm A (baseline)", settings, "workspace", key="new-a")
     with right:
-        variant_b = variant_picker_ui("Arm B (variant)", settings.experiments_dir, "rrf", key="new-b")
+        variant_b = variant_picker_ui("Arm B (variant)", settings, "rrf", key="new-b")
     left, right = st.columns([3, 1])
     metrics = left.multiselect("Metrics (the first one counts wins/ties/losses)", METRICS, default=DEFAULT_METRICS)
     resamples = right.number_input("Resamples", 1_000, 100_000, 10_000, step=1_000,
@@ -75,7 +73,8 @@ with new_tab:
         st.success(f"{escape_markdown(result.name)} on {result.params['queries']:,} queries of "
                    f"{escape_markdown(result.params['query_set'])}" + (f" · MLflow run `{run}`" if run else ""))
         names = (result.variants["a"].name, result.variants["b"].name)
-        ab_comparison_ui(result.stats, result.per_query(), names, key="ab-new")
+        ab_comparison_ui(result.stats, result.per_query(), names, key="ab-new",
+                         settings=(result.variants["a"].describe(), result.variants["b"].describe()))
 
 with online_tab:
     online_experiment_ui(settings)

@@ -16,7 +16,8 @@ cols[1].metric("Services", len([s for s in store.facet_counts("service") if s !=
 cols[2].metric("From", first or "–")
 cols[3].metric("To", last or "–")
 
-query = st.text_input("Quick search", placeholder="e.g. UPI payment failed with error 5003, or JSP-1052")
+ticket, question = resources.examples(str(ws.settings.home), store.revision())
+query = st.text_input("Quick search", placeholder=f"e.g. {question.lower()}, or {ticket}")
 if query:
     response = resources.searcher().search(query, k=5)
     if response.abstained:
@@ -24,7 +25,11 @@ if query:
         if response.results:
             st.caption("Nearest misses — not matches:")
     for hit in response.results:
-        st.text(f"{hit.id} · {hit.title} · score {hit.score:.3f}")
+        left_col, right_col = st.columns([5, 1])
+        left_col.markdown(f"**{escape_markdown(hit.id)}** · {escape_markdown(hit.title)}")
+        if right_col.button("Open in chat", key=f"open-{hit.id}", help="Ask about this incident in Chat search"):
+            st.session_state["pending_question"] = hit.id
+            st.switch_page("views/chat.py")
 
 st.subheader("Where to start")
 left, right = st.columns(2)
@@ -34,6 +39,8 @@ with left:
 with right:
     st.page_link("views/tuning.py", label="Fusion tuning — weigh dense, BM25 and TF-IDF", icon="🎛️")
     st.page_link("views/patterns.py", label="Incident patterns — trends, MTTR, recurring causes", icon="📈")
+    st.page_link("views/experiments.py", label="Experiments — offline and online A/B tests of search settings",
+                 icon="🧪")
 s = ws.settings
 st.caption(f"Workspace {escape_markdown(str(s.home))} · embedder {ws.embedder.name} · "
            f"fusion {s.fusion} {'/'.join(f'{w:g}' for w in s.weights)} over {s.norm}")

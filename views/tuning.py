@@ -52,14 +52,20 @@ if st.button("Run tuning", type="primary", disabled=chosen is None or not option
 if "tuning" not in st.session_state:
     st.stop()
 state = st.session_state.tuning
-result, step, current = state["result"], state["step"], state["current"]
+if state["current"] != current:  # the workspace's setting changed (applied below, or elsewhere): score the new one
+    state.update(result=tune.with_current(state["result"], state["pool"], state["qrels"], current), current=current)
+result, step = state["result"], state["step"]
 st.divider()
+applied = st.session_state.pop("tuning_applied", None)
 if result_ui(result, state["set"], current):
     path = tune.apply_result(settings, result)
-    resources.reload_settings()
-    st.success(f"Applied {weights_text(result.weights)}, {result.fusion} over {result.norm} — saved to `{path}`; "
-               "search uses them now. (A `SHERLOCK_WEIGHTS`/`_FUSION`/`_NORM` environment variable would still "
-               "override the file.)")
+    resources.reload_settings()  # the rerun reads the applied setting, and the tiles score it
+    st.session_state.tuning_applied = (f"Applied {weights_text(result.weights)}, {result.fusion} over {result.norm} "
+                                       f"— saved to `{path}`; search uses them now. (A `SHERLOCK_WEIGHTS`/`_FUSION`/"
+                                       "`_NORM` environment variable would still override the file.)")
+    st.rerun()
+if applied:
+    st.success(applied)
 
 simplex, slices, bars, queries_tab = st.tabs(["Weight simplex", "One-weight slices", "Single vs fused", "Per query"])
 surface = result.surface[result.surface["fusion"] == result.fusion]

@@ -13,6 +13,8 @@ calendar months (``2020-06``).
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,12 +28,15 @@ from sherlock.schema import Incident
 DEFINITIONS = {
     "volume": "Incidents created per period: UTC calendar day (D), week starting Monday (W) or calendar month (M). "
               "Aware timestamps are converted to UTC, naive ones are taken as UTC, bare dates are midnight UTC.",
-    "mttr": "Time to resolve = resolved_at − created_at, in minutes, over resolved incidents only (a resolution "
-            "before creation is a data error and is left out too). Median, 90th percentile (linear interpolation) "
-            "and mean.",
+    "mttr": "Time to resolve = resolved_at − created_at, over resolved incidents only (a resolution before "
+            "creation is a data error and is left out too). Median, 90th percentile (linear interpolation) and mean; "
+            "shown in minutes, hours or days (45 min, 6.2 h, 2.4 d), kept in minutes in CSV and JSON; n = how many "
+            "resolved incidents they are computed on.",
     "unresolved": "Incidents without resolved_at (open, monitoring …): left out of MTTR and counted here.",
     "change": "current − previous: a chosen date range against the same number of days just before it; with no "
-              "range (sherlock patterns without --since), the latest period against the one before.",
+              "range (sherlock patterns without --since), the latest complete period against the one before. A "
+              "last period the data end inside (a week with 3 of its 7 days) is left out of the comparison, so a "
+              "part of a period is never compared with a whole one. Rates change in percentage points (pts).",
     "repeat_rate": "Share of incidents with a near-duplicate created earlier within the repeat window (30 days): "
                    "TF-IDF cosine similarity of title, root cause and resolution ≥ 0.6, compared within a theme.",
     "theme": "A recurring root cause: incidents clustered by title, root cause and resolution (TF-IDF, average-"
@@ -135,6 +140,23 @@ def _check_by(frame: pd.DataFrame, by: str | None) -> None:
         raise ValueError(f"cannot group by {by!r}; use one of {valid}")
 
 
+def _natural_key(label: str) -> tuple:
+    """``SEV2`` before ``SEV10``, ``(none)`` last."""
+    parts = re.split(r"(\d+)", label.lower())
+    return (label == NONE, [int(part) if part.isdigit() else part for part in parts])
+
+
+def group_order(labels: pd.Series, by: str, weights: pd.Series | None = None) -> list[str]:
+    """The order every table and chart of the patterns page lists groups in: severities in their own order (SEV1,
+    SEV2 … — most severe first, ``(none)`` last), any other grouping largest first (rows of ``labels``, or the sum of
+    ``weights`` per label), ties by name, and ``(none)`` — incidents without the field — always last."""
+    names = [str(name) for name in pd.unique(labels.dropna())]
+    if by == "severity":
+        return sorted(names, key=_natural_key)
+    sizes = (labels.value_counts() if weights is None else weights.groupby(labels.to_numpy()).sum()).to_dict()
+    return sorted(names, key=lambda name: (name == NONE, -sizes.get(name, 0), name))
+
+
 # -- periods and volume -------------------------------------------------------------------------------------------
 
 def period_start(created: pd.Series, freq: str = "M") -> np.ndarray:
@@ -193,7 +215,8 @@ def mttr_summary(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def mttr(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Per group: ``incidents, resolved, unresolved, median, p90, mean`` (minutes), largest group first."""
+    """Per group: ``incidents, resolved, unresolved, median, p90, mean`` (minutes), in :func:`group_order` (largest
+    group first; severities SEV1, SEV2 …)."""
     _check_by(frame, by)
     groups = frame.groupby(by, sort=False, observed=True)
     minutes = groups["minutes_to_resolve"]
@@ -201,7 +224,8 @@ def mttr(frame: pd.DataFrame, by: str) -> pd.DataFrame:
                           "unresolved": frame["resolved"].isna().groupby(frame[by], sort=False).sum(),
                           "median": minutes.median(), "p90": minutes.quantile(0.9), "mean": minutes.mean()})
     table[["median", "p90", "mean"]] = table[["median", "p90", "mean"]].round(1)
-    return table.reset_index().sort_values(["incidents", by], ascending=[False, True], ignore_index=True)
+    table.index = table.index.map(str)
+    return table.reindex(group_order(frame[by].astype(str), by)).rename_axis(by).reset_index()
 
 
 def previous_window(start: date, end: date) -> tuple[date, date]:
@@ -211,12 +235,12 @@ def previous_window(start: date, end: date) -> tuple[date, date]:
 
 
 def window_metrics(frame: pd.DataFrame) -> dict[str, float | int | None]:
-    """The KPI tiles of one window: count, MTTR median/p90/mean, unresolved, and repeat rate (when the frame has
-    ``repeat_of``, see :func:`sherlock.analytics.themes.mark_repeats`)."""
+    """The KPI tiles of one window: count, MTTR median/p90/mean, resolved (their n), unresolved, and repeat rate
+    (when the frame has ``repeat_of``, see :func:`sherlock.analytics.themes.mark_repeats`; its n is the count)."""
     summary = mttr_summary(frame)
     out: dict[str, float | int | None] = {"count": len(frame), "mttr_median": summary["median"],
                                           "mttr_p90": summary["p90"], "mttr_mean": summary["mean"],
-                                          "unresolved": summary["unresolved"]}
+                                          "resolved": summary["resolved"], "unresolved": summary["unresolved"]}
     if "repeat_of" in frame.columns:
         out["repeat_rate"] = round(float(frame["repeat_of"].notna().mean()), 4) if len(frame) else None
     return out
@@ -242,49 +266,82 @@ def compare_windows(frame: pd.DataFrame, start: date, end: date,
 def comparison_windows(frame: pd.DataFrame, freq: str = "M", since: date | None = None,
                        until: date | None = None) -> tuple[tuple[date, date], tuple[date, date]] | None:
     """The (current, previous) windows the "change" figures compare: ``since .. until`` against the same number of
-    days before it when ``since`` is given, else the latest ``freq`` period against the one before (None when the
-    frame is empty)."""
+    days before it when ``since`` is given; else the latest complete ``freq`` period against the one before (None when
+    the frame is empty).
+
+    The data end on ``until`` (default: the day of the newest incident). When that day is not the last of its period
+    (see :func:`partial_period`) the period is left out and the one before it is "current": a 3-day week is never
+    compared with a 7-day one, and the tiles show the same complete period as the last full bar of the volume chart.
+    Only when the data start inside that last period too is the partial period compared (with nothing before it)."""
     if frame.empty:
         return None
     last = until or frame["created"].max().date()
     if since is not None:
         return (since, last), previous_window(since, last)
-    start = _period_start_of(last, freq)
-    if freq == "M":
-        before = (pd.Timestamp(start) - pd.DateOffset(months=1)).date()
-    else:
-        before = start - timedelta(days=7 if freq == "W" else 1)
-    return (start, last), (before, start - timedelta(days=1))
+    partial = partial_period(frame, freq, last)
+    if partial is not None and partial[0] > frame["created"].min().date():
+        last = partial[0] - timedelta(days=1)
+    start = period_bounds(last, freq)[0]
+    return (start, last), period_bounds(start - timedelta(days=1), freq)
 
 
-def _period_start_of(day: date, freq: str) -> date:
+def period_bounds(day: date, freq: str) -> tuple[date, date]:
+    """The first and last day of the ``freq`` period holding ``day``."""
     if freq == "M":
-        return day.replace(day=1)
-    return day - timedelta(days=day.weekday()) if freq == "W" else day
+        return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    first = day - timedelta(days=day.weekday()) if freq == "W" else day
+    return first, first + timedelta(days=6 if freq == "W" else 0)
+
+
+def partial_period(frame: pd.DataFrame, freq: str = "M", until: date | None = None) -> tuple[date, date] | None:
+    """The last ``freq`` period when the data end inside it: ``(its first day, the last day with data)`` — the day
+    of the newest incident, or ``until`` — else None (the period is complete, or the frame is empty)."""
+    if frame.empty:
+        return None
+    last = until or frame["created"].max().date()
+    first, end = period_bounds(last, freq)
+    return (first, last) if last < end else None
 
 
 def mttr_change(frame: pd.DataFrame, start: date, end: date, by: str,
                 previous: tuple[date, date] | None = None) -> pd.DataFrame:
-    """:func:`mttr` per group for ``start .. end``, with ``previous_*`` and ``change_*`` columns for the median,
-    p90 and mean against ``previous`` (default: the window of the same length just before)."""
+    """:func:`mttr` per group for ``start .. end``, with ``previous_resolved`` (the previous window's n) and
+    ``previous_*`` and ``change_*`` columns for the median, p90 and mean against ``previous`` (default: the window
+    of the same length just before)."""
     current = mttr(between(frame, start, end), by)
     before = mttr(between(frame, *(previous or previous_window(start, end))), by)
-    table = current.merge(before[[by, "median", "p90", "mean"]], on=by, how="left", suffixes=("", "_previous"))
-    for name in ("median", "p90", "mean"):
+    names = ("resolved", "median", "p90", "mean")
+    table = current.merge(before[[by, *names]], on=by, how="left", suffixes=("", "_previous"))
+    for name in names[1:]:
         table[f"change_{name}"] = (table[name] - table[f"{name}_previous"]).round(1)
-    return table.rename(columns={f"{n}_previous": f"previous_{n}" for n in ("median", "p90", "mean")})
+    table["resolved_previous"] = table["resolved_previous"].astype("Int64")  # missing for a group new in the window
+    return table.rename(columns={f"{n}_previous": f"previous_{n}" for n in names})
 
 
 # -- entities -----------------------------------------------------------------------------------------------------
 
+def entity_spellings(frame: pd.DataFrame) -> dict[str, str]:
+    """How the incidents write each entity: the entity index's normalised name (``refunds_api``) → the spelling of
+    the ``service`` column or an ``extra`` entity field (``refunds-api``)."""
+    from sherlock.search.entities import normalize_name
+    spellings: dict[str, str] = {}
+    for column in ("service", *ENTITY_FIELDS):
+        if column in frame.columns:
+            for value in pd.unique(frame[column].dropna()):
+                if value != NONE:
+                    spellings.setdefault(normalize_name(str(value)), str(value))
+    return spellings
+
+
 def entity_mentions(frame: pd.DataFrame, entity_index: Any = None) -> pd.DataFrame:
     """``row, kind, entity`` for each entity an incident names (``row`` is its position in ``frame``): from a fitted
     :class:`sherlock.search.entities.EntityIndex` (dictionary + mined names) when given, else the ``extra`` entity
-    fields."""
+    fields. The index's normalised names are shown as the incidents write them (:func:`entity_spellings`), else
+    with hyphens like service names (``idfc_first`` → ``idfc-first``)."""
     columns = ["row", "kind", "entity"]
     if entity_index is not None:
-        found = entity_index.doc_entities_
-        mentions = [(row, entity_index.kind(name) or "other", name)
+        found, spellings = entity_index.doc_entities_, entity_spellings(frame)
+        mentions = [(row, entity_index.kind(name) or "other", spellings.get(name, name.replace("_", "-")))
                     for row, doc_id in enumerate(frame["id"]) for name in found.get(doc_id, ())]
         return pd.DataFrame(mentions, columns=columns)
     parts = []

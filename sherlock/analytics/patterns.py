@@ -24,6 +24,8 @@ from sherlock.analytics.frame import (
     incidents_frame,
     mttr,
     mttr_summary,
+    partial_period,
+    period_bounds,
     top_entities,
     volume,
 )
@@ -52,17 +54,24 @@ def patterns_report(incidents: Iterable[Incident] | pd.DataFrame, freq: str = "M
                     statuses: Sequence[str] = EXCLUDED_STATUSES, tags: Sequence[str] = EXCLUDED_TAGS,
                     repeat_window_days: float = 30, repeat_threshold: float = 0.6, top_k: int = 10) -> dict[str, Any]:
     """What ``sherlock patterns --json`` prints. Every number is computed on the incidents created ``since`` ..
-    ``until`` (open ends allowed) after exclusions; spikes, themes and repeats still look at the earlier history."""
+    ``until`` (open ends allowed) after exclusions; spikes, themes and repeats still look at the earlier history.
+
+    ``change`` compares the windows of :func:`~sherlock.analytics.frame.comparison_windows`; its ``partial`` is the
+    last period the data end inside — left out of that comparison — with its ``days`` so far of ``period_days``
+    (None when the last period is complete or a ``since`` range is compared). Its metrics include ``resolved``, the
+    n of the MTTR figures; the n of ``repeat_rate`` is ``count``."""
     kept, excluded = analysed_frame(incidents, statuses, tags, repeat_window_days, repeat_threshold)
     window = between(kept, since, until)
     windows = comparison_windows(kept, freq, since, until)
-    change: dict[str, Any] = {"current": None, "previous": None, "metrics": {}}
+    change: dict[str, Any] = {"current": None, "previous": None, "metrics": {}, "partial": None}
     by_group = []
     if windows:
         (start, end), previous = windows
+        partial = partial_period(kept, freq, until) if since is None else None
         change = {"current": {"from": start.isoformat(), "to": end.isoformat()},
                   "previous": {"from": previous[0].isoformat(), "to": previous[1].isoformat()},
-                  "metrics": compare_windows(kept, start, end, previous)}
+                  "metrics": compare_windows(kept, start, end, previous),
+                  "partial": None if partial is None or partial[1] == end else _partial(partial, freq)}
         by_group = _by_group(kept, window, windows, by)
     found = find_spikes(kept, by=by, freq="W")
     if since is not None:
@@ -108,6 +117,13 @@ def _by_group(kept: pd.DataFrame, window: pd.DataFrame, windows: tuple, by: str)
                             "change": {k: metrics[k]["change"] for k in ("count", "mttr_median", "mttr_p90",
                                                                          "mttr_mean")}}))
     return rows
+
+
+def _partial(partial: tuple[date, date], freq: str) -> dict[str, Any]:
+    """The period left out of the comparison: its days so far and in all."""
+    first, last = partial
+    days = (period_bounds(first, freq)[1] - first).days + 1
+    return {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1, "period_days": days}
 
 
 def _day(value: Any) -> str | None:

@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sherlock.answer.extractive import NO_MATCH, extractive_answer
+from sherlock.answer.extractive import NO_MATCH, extractive_answer, group_hits
 from sherlock.answer.gemini import (
     SYSTEM_INSTRUCTION,
     TEMPERATURE,
@@ -32,8 +32,11 @@ from sherlock.answer.gemini import (
     ground,
 )
 from sherlock.config import Settings
-from sherlock.search.searcher import Searcher, SearchResponse
+from sherlock.search.searcher import Searcher, SearchResponse, find_ticket_ids
 from sherlock.storage.store import Filters
+
+#: How deep a question's search reaches before its results are grouped by cause (k groups are kept).
+ANSWER_DEPTH = 20
 
 __all__ = ["NO_MATCH", "SYSTEM_INSTRUCTION", "TEMPERATURE", "Answer", "Answerer", "GeminiUnavailable", "build_prompt",
            "extractive_answer", "fence", "ground"]
@@ -52,12 +55,14 @@ class Answer:
     note: str | None = None
     removed_citations: list[str] = field(default_factory=list)
     search: SearchResponse | None = None
+    #: the results' ids grouped by cause (:func:`sherlock.answer.extractive.group_hits`), best group first
+    groups: list[list[str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """What ``sherlock ask --json`` prints."""
         return {"question": self.question, "answer": self.answer, "citations": self.citations,
                 "abstained": self.abstained, "provider": self.provider, "took_ms": self.took_ms, "note": self.note,
-                "removed_citations": self.removed_citations,
+                "removed_citations": self.removed_citations, "groups": self.groups,
                 "results": [asdict(hit) for hit in self.search.results] if self.search else []}
 
 
@@ -73,8 +78,14 @@ class Answerer:
     def ask(self, question: str, k: int = 5, filters: Filters | None = None, **search_options: Any) -> Answer:
         """Search (``k`` results, ``filters`` and any ``Searcher.search`` option), then answer from what was found."""
         started = time.perf_counter()
-        response = self.searcher.search(question, k=k, filters=filters, **search_options)
+        # reach further than k, so near-duplicates can be grouped and k groups still show k different causes
+        depth = k if find_ticket_ids(question) else max(k, ANSWER_DEPTH)
+        response = self.searcher.search(question, k=depth, filters=filters, **search_options)
         incidents = self.searcher.workspace.store.get_many(hit.id for hit in response.results)
+        groups = group_hits(response.results, incidents)[:k] if response.strategy == "hybrid" else \
+            [[hit] for hit in response.results]
+        kept = {hit.id for group in groups for hit in group}
+        response.results = [hit for hit in response.results if hit.id in kept]
         provider, text = "extractive", None
         removed: list[str] = []
         use_gemini, note = self._gemini_wanted(response)
@@ -91,7 +102,8 @@ class Answerer:
         if not response.abstained and response.reason:  # e.g. "not found: JIRA-9999" next to an id that was found
             note = f"{note}; {response.reason}" if note else response.reason
         took = round((time.perf_counter() - started) * 1000, 2)
-        return Answer(question, text, citations, response.abstained, provider, took, note, removed, response)
+        return Answer(question, text, citations, response.abstained, provider, took, note, removed, response,
+                      [[hit.id for hit in group] for group in groups])
 
     # -- Gemini ------------------------------------------------------------------------------------------------
 

@@ -1,26 +1,41 @@
-"""The offline, extractive answer: deterministic sentences quoted from the retrieved incidents, each citing them.
+"""The offline, extractive answer: deterministic lines quoted from the retrieved incidents, each citing them.
 
-What matched, then the root cause (or the description's most informative sentence, labelled as what happened) and
-the resolution of the best one to three incidents, quoted and trimmed at sentence boundaries. "Why / common / causes /
-usually ..." questions with several close results get a synthesis: the causes and the fixes recorded across the top
-incidents. An abstained search answers "No matching past incident." and cites nothing.
+Written to be read at a glance by someone on call, one short line each (shortened here):
+
+    Most likely: INC-11695 "notification-service pods OOMKilled" and 2 similar incidents [INC-11695][INC-11027].
+    - Cause: "The JVM heap was set close to the container limit" [INC-11695][INC-11027].
+    - Fix: "Set the heap to 70% of the limit and raised the limit to 3072Mi" [INC-11695][INC-11027].
+    - Also seen: "Release 5.8.9 added an unbounded in-memory cache", fixed by "Rolled back" [INC-11343][INC-10318].
+
+Retrieved incidents are first grouped by what they record (:func:`group_hits`: the same cause, numbers and versions
+aside), so near-duplicates are cited together once and the "Also seen" lines show the range of causes rather than
+three copies of one. "Why / common / causes / usually ..." questions reach further down the results for other causes.
+A ticket id gets that incident's summary and its related incidents; an abstained search answers
+"No matching past incident." and cites nothing. Every line ends with its citations.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sherlock.schema import Incident
-from sherlock.search.searcher import SearchResponse, find_ticket_ids
+from sherlock.search.searcher import Hit, SearchResponse, find_ticket_ids
 from sherlock.text import query_terms, tokenize
 
 NO_MATCH = "No matching past incident."
 #: A question about many incidents rather than one ("why do refunds fail?", "common causes of timeouts").
 MULTI_INCIDENT = re.compile(r"\b(why|common(ly)?|causes?|frequent(ly)?|usually|typical(ly)?|patterns?|how often|"
                             r"often|recurring|trends?|generally|reasons?)\b", re.IGNORECASE)
+#: How many other causes an answer lists after the most likely one.
+OTHER_CAUSES = 3
+#: Word overlap (Jaccard) from which two root causes are one cause.
+SAME_CAUSE = 0.6
+#: How many ids one line cites (a group may hold more; the cards list them all).
+MAX_CITED = 4
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9])")
 _CITATION = re.compile(r"\[([^\[\]\s]+)\]")
+_VARYING = re.compile(r"\d+(?:[.,:]\d+)*\s*(?:mi|gi|ms|s|x|%)?\b", re.IGNORECASE)
 _CAUSE_CUES = re.compile(r"\b(because|due to|caus\w*|root cause|indicat\w*|occur\w*|result\w* in|led to|"
                          r"missing|mismatch\w*|expired|exhaust\w*|race condition)\b", re.IGNORECASE)
 _FIX_CUES = re.compile(r"\b(fix\w*|increas\w*|add\w*|implement\w*|updat\w*|enabl\w*|deploy\w*|patch\w*|"
@@ -31,21 +46,48 @@ _FIX_CUES = re.compile(r"\b(fix\w*|increas\w*|add\w*|implement\w*|updat\w*|enabl
 
 def extractive_answer(question: str, response: SearchResponse,
                       incidents: Mapping[str, Incident]) -> tuple[str, list[str]]:
-    """The offline answer and its citations (ids in order of first appearance), built only from ``incidents``
-    quoted as data. Deterministic: the same response always gives the same text."""
+    """The offline answer (lines joined by newlines) and its citations (ids in order of first appearance), built
+    only from ``incidents`` quoted as data. Deterministic: the same response always gives the same text."""
     if response.abstained:
         return _abstention(response), []
     hits = [hit for hit in response.results if hit.id in incidents]
     if not hits:
         return NO_MATCH, []
     if response.strategy == "exact_id":
-        sentences = _summary(hits, incidents)
+        lines = _summary(hits, incidents)
     else:
-        group = _close(hits, 0.6 if MULTI_INCIDENT.search(question) else 0.95)[:3]
-        sentences = (_synthesis(question, group, incidents) if len(group) >= 2 and
-                     (MULTI_INCIDENT.search(question) or len(group) >= 3) else _single(question, hits, incidents))
-    text = " ".join(f"{body} {''.join(f'[{doc_id}]' for doc_id in ids)}." for body, ids in sentences)
+        lines = _grouped(question, hits, incidents)
+    text = "\n".join(f"{body} {''.join(f'[{doc_id}]' for doc_id in ids[:MAX_CITED])}." for body, ids in lines)
     return text, [doc_id for doc_id in dict.fromkeys(_CITATION.findall(text)) if doc_id in incidents]
+
+
+def group_hits(hits: Sequence[Hit], incidents: Mapping[str, Incident]) -> list[list[Hit]]:
+    """``hits`` grouped by what their incidents record, in order of each group's best hit: two incidents are one
+    group when the words of their root causes (else titles) overlap by :data:`SAME_CAUSE` or more (Jaccard), numbers,
+    versions and sizes masked — "Release 3.14.8 added an unbounded cache" and "Release 5.6.3 added ..." are one
+    cause, and so are two merchants' "refunds above <merchant>'s collections". Hits whose incident is not in
+    ``incidents`` are left out. Single-link on each group's first member, so the result depends only on the order."""
+    groups: list[tuple[set[str], list[Hit]]] = []
+    for hit in hits:
+        incident = incidents.get(hit.id)
+        if incident is None:
+            continue
+        words = _cause_words(incident)
+        for first_words, members in groups:
+            if _jaccard(words, first_words) >= SAME_CAUSE:
+                members.append(hit)
+                break
+        else:
+            groups.append((words, [hit]))
+    return [members for _, members in groups]
+
+
+def _cause_words(incident: Incident) -> set[str]:
+    return set(tokenize(_VARYING.sub(" ", incident.root_cause or incident.title)))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _abstention(response: SearchResponse) -> str:
@@ -63,61 +105,59 @@ def _close(hits: list, fraction: float) -> list:
     return [hit for hit in hits if hit.score >= top - (1 - fraction) * abs(top)]
 
 
-def _single(question: str, hits: list, incidents: Mapping[str, Incident]) -> list[tuple[str, list[str]]]:
-    best = hits[0]
-    terms = f", matching {', '.join(best.matched_terms[:5])}" if best.matched_terms else ""
-    sentences = [(f'Closest past incident: {best.id} "{_clean(best.title)}"{terms}', [best.id])]
-    sentences += _cause_and_fix(question, incidents[best.id])
-    for hit in _close(hits, 0.85)[1:3]:
-        fix = _best_sentence(incidents[hit.id].resolution, question, _FIX_CUES, 160)
-        sentences.append((f'Also similar: {hit.id} "{_short_title(hit.title)}"' + (f', fixed by "{fix}"' if fix
-                                                                                  else ""), [hit.id]))
-    return sentences
+def _grouped(question: str, hits: list, incidents: Mapping[str, Incident]) -> list[tuple[str, list[str]]]:
+    """The most likely incident (with its near-duplicates) and its cause and fix, then up to :data:`OTHER_CAUSES`
+    other causes among the close results, each once."""
+    many = bool(MULTI_INCIDENT.search(question))
+    groups = group_hits(_close(hits, 0.6 if many else 0.8), incidents)
+    first = groups[0]
+    best = incidents[first[0].id]
+    ids = [hit.id for hit in first]
+    similar = f" and {len(first) - 1} similar incident{'s' * (len(first) > 2)}" if len(first) > 1 else ""
+    terms = f", matching {', '.join(first[0].matched_terms[:5])}" if first[0].matched_terms else ""
+    lines = [(f'Most likely: {best.id} "{_clean(best.title)}"{similar}{terms}', ids)]
+    lines += [(f"- {label}", ids) for label in _cause_and_fix(question, best)]
+    for group in groups[1:1 + OTHER_CAUSES]:
+        incident = incidents[group[0].id]
+        cause = _cause(question, incident, 160)
+        fix = _best_sentence(incident.resolution, question, _FIX_CUES, 140)
+        count = f" ({len(group)} incidents)" if len(group) > 1 else ""
+        body = (f'"{cause}"' if cause else f'"{_short_title(incident.title)}"') + (f', fixed by "{fix}"' if fix
+                                                                                  else "")
+        lines.append((f"- Also seen{count}: {body}", [hit.id for hit in group]))
+    return lines
+
+
+def _cause(question: str, incident: Incident, limit: int) -> str:
+    if incident.root_cause:
+        return _excerpt(incident.root_cause, limit)
+    return _best_sentence(incident.description, question, _CAUSE_CUES, limit)
 
 
 def _summary(hits: list, incidents: Mapping[str, Incident]) -> list[tuple[str, list[str]]]:
-    sentences: list[tuple[str, list[str]]] = []
+    lines: list[tuple[str, list[str]]] = []
     for hit in [h for h in hits if not h.related][:3]:
         incident = incidents[hit.id]
         created = f", created {incident.created_date()}" if incident.created_at else ""
-        sentences.append((f'{incident.id} is "{_clean(incident.title)}"{created}', [incident.id]))
-        sentences += _cause_and_fix(incident.title, incident)
-    related = [h for h in hits if h.related][:3]
+        lines.append((f'{incident.id} is "{_clean(incident.title)}"{created}', [incident.id]))
+        lines += [(f"- {label}", [incident.id]) for label in _cause_and_fix(incident.title, incident)]
+    related = group_hits([h for h in hits if h.related], incidents)[:3]
     if related:
-        names = ", ".join(f"{h.id} ({_short_title(h.title)})" for h in related)
-        sentences.append((f"Related: {names}", [h.id for h in related]))
-    return sentences
+        names = ", ".join(f"{g[0].id} ({_short_title(g[0].title)}{f', +{len(g) - 1} similar' if len(g) > 1 else ''})"
+                          for g in related)
+        lines.append((f"Related: {names}", [g[0].id for g in related]))
+    return lines
 
 
-def _cause_and_fix(question: str, incident: Incident) -> list[tuple[str, list[str]]]:
+def _cause_and_fix(question: str, incident: Incident) -> list[str]:
     out = []
     if incident.root_cause:
-        out.append((f'Root cause: "{_excerpt(incident.root_cause, 240)}"', [incident.id]))
+        out.append(f'Cause: "{_excerpt(incident.root_cause, 240)}"')
     elif incident.description:
-        what = _best_sentence(incident.description, question, _CAUSE_CUES, 240)
-        out.append((f'What happened: "{what}"', [incident.id]))
+        out.append(f'What happened: "{_best_sentence(incident.description, question, _CAUSE_CUES, 240)}"')
     if incident.resolution:
-        out.append((f'Resolution: "{_excerpt(incident.resolution, 300)}"', [incident.id]))
+        out.append(f'Fix: "{_excerpt(incident.resolution, 300)}"')
     return out
-
-
-def _synthesis(question: str, group: list, incidents: Mapping[str, Incident]) -> list[tuple[str, list[str]]]:
-    ids = [hit.id for hit in group]
-    names = ", ".join(f"{hit.id} ({_short_title(hit.title)})" for hit in group)
-    sentences = [(f"{len(group)} past incidents match: {names}", ids)]
-    causes, fixes = [], []
-    for hit in group:
-        incident = incidents[hit.id]
-        cause = (_excerpt(incident.root_cause, 160) if incident.root_cause
-                 else _best_sentence(incident.description, question, _CAUSE_CUES, 160))
-        fix = _best_sentence(incident.resolution, question, _FIX_CUES, 160)
-        causes += [(cause, hit.id)] if cause else []
-        fixes += [(fix, hit.id)] if fix else []
-    for label, items in (("Causes recorded", causes), ("Fixes applied", fixes)):
-        if items:
-            body = "; ".join(f'"{text}" [{doc_id}]' for text, doc_id in items[:-1])
-            sentences.append((f"{label}: {body + '; ' if body else ''}\"{items[-1][0]}\"", [items[-1][1]]))
-    return sentences
 
 
 def _sentences(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sherlock.cli.output import print_json, progress
+from sherlock.cli.output import key_values, print_json, progress, table
 from sherlock.config import load_settings
 
 
@@ -65,27 +65,55 @@ def cmd_search(args: argparse.Namespace) -> int:
     from sherlock.storage.store import Filters
     if args.queries is None and not args.query:
         raise ValueError("give a QUERY, or --queries FILE --run-out RUN.tsv for batch mode")
-    workspace = open_workspace(args)
+    options: dict[str, Any] = {"filters": Filters.parse(args.filter),
+                               "entity_boost": False if args.no_entity_boost else None}
+    # the fusion flags are settings: validated (with a message saying what is valid) before the workspace loads
+    workspace = open_workspace(args, weights=args.weights, fusion=args.fusion, norm=args.norm)
     ready(workspace)
     searcher = Searcher(workspace)
-    options = {"filters": Filters.parse(args.filter), "fusion": args.fusion, "norm": args.norm,
-               "weights": load_settings(args.home, weights=args.weights).weights if args.weights else None,
-               "entity_boost": False if args.no_entity_boost else None}
     if args.queries is not None:
         return search_batch(args, searcher, options)
     response = searcher.search(args.query, k=args.k or 10, **options)
     if args.json:
         print_json(response.as_dict())
-        return 0
-    print(f"[{response.strategy}] confidence {response.confidence:.2f}, {response.took_ms:.0f} ms")
-    if response.abstained:
-        print(f"No matching past incident. {response.reason or ''}".strip())
-        if response.results:
-            print("Nearest misses (not matches):")
-    for rank, hit in enumerate(response.results, start=1):
-        tag = " (related)" if hit.related else ""
-        print(f"{rank:>3}. {hit.id}  {hit.title}{tag}  score={hit.score:.3f}")
+    else:
+        print(search_text(response))
     return 0
+
+
+def search_text(response: Any) -> str:
+    """One search response as text: an exact ticket id as found (no score: it was looked up, not ranked) with its
+    related incidents and their fused scores under "Related"; otherwise the ranked results with their scores, or why
+    nothing matched and the nearest misses."""
+    lines = []
+    if response.strategy == "exact_id":
+        exact = [hit for hit in response.results if not hit.related]
+        if not exact:
+            return f"[exact_id] {response.reason}"
+        note = f"; {response.reason}" if response.reason else ""
+        lines.append(f"[exact_id] found {', '.join(hit.id for hit in exact)}{note}, {response.took_ms:.0f} ms")
+        lines += [f"  {hit.id}  {hit.title}  (exact id)" for hit in exact]
+        related = [hit for hit in response.results if hit.related]
+        if related:
+            lines.append(f"Related (similar to {exact[0].id}; fused search scores):")
+            lines += [f"{rank:>3}. {hit.id}  {hit.title}  score={hit.score:.3f}"
+                      for rank, hit in enumerate(related, start=1)]
+        return "\n".join(lines)
+    lines.append(f"[{response.strategy}] confidence {response.confidence:.2f}, {response.took_ms:.0f} ms")
+    if response.abstained:
+        lines.append(no_match_text(response.reason))
+        if response.results:
+            lines.append("Nearest misses (not matches):")
+    lines += [f"{rank:>3}. {hit.id}  {hit.title}  score={hit.score:.3f}"
+              for rank, hit in enumerate(response.results, start=1)]
+    return "\n".join(lines)
+
+
+def no_match_text(reason: str | None) -> str:
+    """Why a search abstained, as a sentence starting "No ...": the searcher's reasons mostly start with "no"."""
+    text = reason or "no matching past incident"
+    text = text if text.lower().startswith("no ") else f"no matching past incident: {text}"
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?")) else ".")
 
 
 def search_batch(args: argparse.Namespace, searcher: Any, options: dict[str, Any]) -> int:
@@ -136,11 +164,27 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    print(f"{data['incidents']} incidents ({first} … {last}) in {data['home']}")
-    print(f"vectors: {data['vectors']} ({data['embedder']}), indexes synced: {data['synced']}")
-    print(f"fusion: {data['fusion']}")
-    print(f"MLflow: {data['mlflow_tracking_uri']}")
+    print(stats_text(data))
     return 0
+
+
+def stats_text(data: dict[str, Any]) -> str:
+    """``sherlock stats`` as text: the workspace in aligned lines, then incidents per service, severity and
+    category as tables."""
+    weights = ", ".join(f"{name} {weight:g}" for name, weight in zip(("dense", "bm25", "tfidf"),
+                                                                     data["fusion"]["weights"], strict=True))
+    span = f"created {data['created_from']} … {data['created_to']}" if data["created_from"] else "no dates"
+    summary = [("workspace", data["home"]),
+               ("incidents", f"{data['incidents']} ({span}), store revision {data['revision']}"),
+               ("vectors", f"{data['vectors']} ({data['embedder']}), indexes "
+                           + ("in sync" if data["synced"] else "out of date: run `sherlock reindex`")),
+               ("fusion", f"{data['fusion']['method']} over {data['fusion']['norm']} scores, weights {weights}"),
+               ("MLflow", data["mlflow_tracking_uri"])]
+    blocks = [key_values(summary)]
+    for key, column in (("services", "service"), ("severities", "severity"), ("categories", "category")):
+        if data[key]:
+            blocks.append(table([[column, "incidents"], *([name, str(n)] for name, n in data[key].items())]))
+    return "\n\n".join(blocks)
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
@@ -158,12 +202,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     workspace = open_workspace(args, answer_provider=args.provider)
     ready(workspace)
     answer = Answerer(Searcher(workspace)).ask(args.question, k=args.k, filters=filters)
-    if args.json:
-        print_json(answer.as_dict())
+    if args.json:  # the search's reason and filter suggestions say why an abstained answer found nothing
+        search = answer.search
+        print_json({**answer.as_dict(), "reason": search.reason if search else None,
+                    "filter_suggestions": search.filter_suggestions if search else {}})
         return 0
     print(answer.answer)
     if answer.note:
         print(f"Note: {answer.note}")
+    if answer.abstained and answer.search and answer.search.strategy != "exact_id":
+        print(no_match_text(answer.search.reason))
     results = answer.search.results if answer.search else []
     if answer.abstained and results:
         print("Nearest misses (not matches):")

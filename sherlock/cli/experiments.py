@@ -85,7 +85,13 @@ def cmd_ab(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
             print(f"sherlock ab: warning: the comparison was not logged to MLflow ({exc})", file=sys.stderr)
         result.seconds["mlflow"] = round(time.perf_counter() - started, 3)
-    print_json(result.as_dict()) if args.json else print(ab_report(result, workspace.settings))
+    if args.json:
+        print_json(result.as_dict())
+        return 0
+    print(ab_report(result, workspace.settings))
+    if result.mlflow_experiment_id:  # MLflow 3's UI opens on GenAI traces; this link opens on the runs
+        from sherlock.evaluation.offline_ab_mlflow import runs_url
+        print(f"  runs: {runs_url(workspace.settings, result.mlflow_experiment_id)}")
     return 0
 
 

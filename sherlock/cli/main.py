@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 some records rejected (ingest) or nothing found (show);
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help=COMMANDS["search"], description=COMMANDS["search"])
     search.add_argument("query", nargs="?", help="the question, symptom or ticket id")
-    search.add_argument("-k", type=int, default=None, help="results to return (default 10; 100 in batch mode)")
-    search.add_argument("--weights", help="fusion weights dense,bm25,tfidf (default from settings: 0.6,0.3,0.1)")
+    search.add_argument("-k", type=positive_int, default=None,
+                        help="results to return (default 10; 100 in batch mode)")
+    search.add_argument("--weights", help="fusion weights: three non-negative numbers dense,bm25,tfidf (default "
+                        "from settings: 0.6,0.3,0.1)")
     search.add_argument("--fusion", help="wsum | rrf | combmnz | dbsf")
     search.add_argument("--norm", help="minmax | zscore | rank")
     search.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
@@ -66,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help=COMMANDS["ask"], description=COMMANDS["ask"])
     ask.add_argument("question", help="a symptom, a question or a ticket id")
-    ask.add_argument("-k", type=int, default=5, help="incidents to retrieve and answer from (default 5)")
+    ask.add_argument("-k", type=positive_int, default=5, help="incidents to retrieve and answer from (default 5)")
     ask.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                      help="service, severity, category, status, tag, from, to (repeatable)")
     ask.add_argument("--provider", choices=["auto", "extractive", "gemini"],
@@ -129,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    """``-k``: a whole number of results, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number; give how many results, e.g. 10")
+    return value
+
+
 def iso_date(text: str) -> Any:
     from datetime import date
     try:
@@ -144,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         print(f"sherlock {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `sherlock stats | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -53,6 +53,12 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def key_values(pairs: list[tuple[str, str]]) -> str:
+    """``(key, value)`` pairs as aligned ``key  value`` lines."""
+    width = max(len(key) for key, _ in pairs)
+    return "\n".join(f"{key.ljust(width)}  {value}" for key, value in pairs)
+
+
 def p_value(value: float) -> str:
     """A p-value as four decimals, or in scientific notation below 1e-4."""
     return f"{value:.4f}" if value >= 1e-4 else f"{value:.1e}"

@@ -50,14 +50,15 @@ def tune_report(result: TuneResult, query_set: str, settings: Settings, applied:
 
 def ab_report(result: ABResult, settings: Settings) -> str:
     """``sherlock ab``'s table: per metric both means, B − A with its CI, the four p-values, Cohen's d and the Holm p
-    (``*`` when significant); then wins/ties/losses on the primary metric, timings and the MLflow runs."""
+    (``* B better`` when significant); then wins/ties/losses on the primary metric, timings and the MLflow runs."""
     rows = [["metric", "A", "B", "B − A", "95% CI", "paired t p", "Wilcoxon p", "permutation p", "Welch p",
              "Cohen's d", "Holm p"]]
     for metric in result.metrics:
         s = result.stats[metric]
+        mark = f" * {(result.better(metric) or '').upper()} better" if s["significant"] else ""
         rows.append([metric, f"{s['a']:.4f}", f"{s['b']:.4f}", f"{s['diff']:+.4f}",
                      f"[{s['ci95'][0]:+.4f}, {s['ci95'][1]:+.4f}]", *(p_value(s[k]) for k in P_VALUES),
-                     f"{s['cohens_d']:+.3f}", p_value(s["p_holm"]) + (" *" if s["significant"] else "")])
+                     f"{s['cohens_d']:+.3f}", p_value(s["p_holm"]) + mark])
     p, seconds, (wins, ties, losses) = result.params, result.seconds, result.outcome()
     timings: dict[str, float] = {"scoring": sum(v for k, v in seconds.items() if k.startswith("score_")),
                "ranking": sum(v for k, v in seconds.items() if k.startswith("rank_")),
@@ -106,42 +107,65 @@ def online_row(arm: str, sessions: Any, votes: Any, rate: str, diff: str, test: 
     return f"{arm:<16}{sessions:>9}{votes:>7}  {rate:<24}{diff:<32}{test:<8}{p:>8}{p_holm:>8}"
 
 
+#: The changes ``sherlock patterns`` prints: metric of ``compare_windows``, label, the metric that is its n (and
+#: what that n counts).
+PATTERN_CHANGES = (("count", "incidents", None, ""), ("mttr_median", "MTTR median", "resolved", " resolved"),
+                   ("mttr_p90", "MTTR p90", "resolved", " resolved"), ("repeat_rate", "repeat rate", "count",
+                                                                        " incidents"))
+
+
 def patterns_text(report: dict[str, Any], top: int = 8) -> str:
-    """The report as a few lines of text (what ``sherlock patterns`` prints without ``--json``)."""
+    """The report as a few lines of text (what ``sherlock patterns`` prints without ``--json``): every duration in
+    minutes, hours or days, every change with its unit and the n it is computed on."""
+    from sherlock.analytics.units import PERIOD_NAMES, duration
     if not report["incidents"]:
         return "No incidents to analyse (after exclusions)."
     mttr_minutes, excluded = report["mttr_minutes"], report["excluded"]
     left_out = ", ".join(f"{k} {v}" for k, v in excluded.items()) or "none"
     lines = [f"{report['incidents']:,} incidents {report['from']} … {report['to']} (excluded: {left_out})",
-             f"MTTR median {minutes(mttr_minutes['median'])}, p90 {minutes(mttr_minutes['p90'])}, mean "
-             f"{minutes(mttr_minutes['mean'])} over {mttr_minutes['resolved']:,} resolved "
-             f"({mttr_minutes['unresolved']:,} unresolved, left out)"]
-    change = report["change"]
-    if change["current"]:
-        metrics = change["metrics"]
-        lines.append(f"{change['current']['from']} … {change['current']['to']} against the period before: "
-                     + ", ".join(f"{name} {signed(metrics[name]['change'])}"
-                                 for name in ("count", "mttr_median", "mttr_p90", "repeat_rate") if name in metrics))
+             f"MTTR median {duration(mttr_minutes['median'])}, p90 {duration(mttr_minutes['p90'])}, mean "
+             f"{duration(mttr_minutes['mean'])} (n = {mttr_minutes['resolved']:,} resolved; "
+             f"{mttr_minutes['unresolved']:,} unresolved, left out)"]
+    if report["change"]["current"]:
+        lines.extend(change_lines(report["change"], report["freq"]))
     repeats = report["repeats"]
     lines.append(f"Repeat rate {report['repeat_rate']:.1%} (a near-duplicate within {repeats['window_days']:g} days, "
                  f"cosine ≥ {repeats['threshold']:g})")
-    lines.append(f"Volume per {report['freq']}: " + ", ".join(f"{row['period']} {row['count']}"
-                                                            for row in report["volume"][-12:]))
+    lines.append(f"Volume per {PERIOD_NAMES[report['freq']]}: " + ", ".join(f"{row['period']} {row['count']}"
+                                                                      for row in report["volume"][-12:]))
     lines.append("Recurring themes (size · label · last seen · MTTR median):")
     lines.extend(f"  {t['size']:>5}  {t['label']}  · {t['days_since_last']:g} days ago · "
-                 f"{minutes(t['mttr_median_minutes'])}" for t in report["themes"][:top])
-    lines.append(f"Spikes by {report['by']} (week · group · count vs expected):")
+                 f"{duration(t['mttr_median_minutes'])}" for t in report["themes"][:top])
+    lines.append(f"Spikes by {report['by']} (week · group · incidents vs expected):")
     lines.extend(f"  {s['period']}  {s['group']}  {s['count']} vs {s['expected']:g}" for s in report["spikes"][:top])
     if not report["spikes"]:
         lines.append("  none")
     return "\n".join(lines)
 
 
-def minutes(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
-
-
-def signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+g}"
+def change_lines(change: dict[str, Any], freq: str) -> list[str]:
+    """The comparison of ``report["change"]``: which windows, then each metric's current and previous value, the
+    change with its unit (count and %, h/d, pts) and the n of both windows."""
+    from sherlock.analytics.units import PERIOD_NAMES, metric_change, metric_value, span
+    current, previous, metrics, partial = (change["current"], change["previous"], change["metrics"],
+                                           change.get("partial"))
+    period = PERIOD_NAMES[freq]
+    now, before = span(current["from"], current["to"]), span(previous["from"], previous["to"])
+    head = f"Change: {now} against {before}"
+    if partial:
+        head = (f"Change: {now} (the latest complete {period}) against {before}; the {period} of {partial['from']} "
+                f"has {partial['days']} of its {partial['period_days']} days so far and is left out")
+    lines = [head]
+    for name, label, n_metric, noun in PATTERN_CHANGES:
+        if name not in metrics:
+            continue
+        values = metrics[name]
+        text = f"  {label:<12} {metric_value(name, values['current'])} vs {metric_value(name, values['previous'])} " \
+               f"({metric_change(name, values['change'])}"
+        if name == "count" and values["change"] is not None:
+            text += " incidents" + (f", {values['change'] / values['previous']:+.1%}" if values["previous"] else "")
+        if n_metric:
+            n = metrics[n_metric]
+            text += f"; n = {metric_value(n_metric, n['current'])} vs {metric_value(n_metric, n['previous'])}{noun}"
+        lines.append(text + ")")
+    return lines

@@ -24,7 +24,7 @@ import pandas as pd
 from sherlock.evaluation import stats
 from sherlock.evaluation.metrics import evaluate_per_query, parse_metric
 from sherlock.evaluation.query_sets import query_set_hash
-from sherlock.evaluation.variants import INDEX_SETTINGS, Variant
+from sherlock.evaluation.variants import FUSION_KEYS, INDEX_SETTINGS, Variant
 from sherlock.run import Qrels, Run
 from sherlock.search.ranking import CandidatePool
 from sherlock.search.searcher import Searcher
@@ -51,6 +51,7 @@ class ABResult:
     arm_params: dict[str, dict[str, str]]
     seconds: dict[str, float] = field(default_factory=dict)
     mlflow_run_ids: dict[str, str] = field(default_factory=dict)
+    mlflow_experiment_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -74,15 +75,38 @@ class ABResult:
             frame[f"{metric} a"], frame[f"{metric} b"], frame[f"{metric} diff"] = a, b, b - a
         return frame
 
+    def better(self, metric: str) -> str | None:
+        """``"a"`` or ``"b"``: the arm that is significantly better on ``metric``; ``None`` when neither is."""
+        entry = self.stats[metric]
+        return better_arm(entry["diff"], entry["significant"])
+
     def as_dict(self) -> dict[str, Any]:
-        """The ``sherlock ab --json`` contract."""
+        """The ``sherlock ab --json`` contract; ``arms`` gives each arm's variant and the weights, fusion and norm it
+        ranked with (resolved: ``workspace`` is the workspace's setting at the time)."""
         wins, ties, losses = self.outcome()
         keys = ("a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "cohens_d",
                 "p_holm", "significant", "wins", "ties", "losses")
-        return {"metrics": {m: {k: self.stats[m][k] for k in keys} for m in self.metrics},
+        arms = {arm: {"variant": self.variants[arm].name,
+                      **{key: _plain(getattr(self.variants[arm].search, key)) for key in FUSION_KEYS}}
+                for arm in ARMS}
+        return {"metrics": {m: {**{k: self.stats[m][k] for k in keys}, "better": self.better(m)}
+                            for m in self.metrics},
                 "wins": wins, "ties": ties, "losses": losses, "primary": self.primary,
-                "variants": {arm: self.variants[arm].name for arm in ARMS}, "queries": len(self.scores["a"]),
-                "params": self.params, "seconds": self.seconds, "mlflow_run_ids": dict(self.mlflow_run_ids)}
+                "variants": {arm: self.variants[arm].name for arm in ARMS}, "arms": arms,
+                "queries": len(self.scores["a"]), "params": self.params, "seconds": self.seconds,
+                "mlflow_run_ids": dict(self.mlflow_run_ids)}
+
+
+def better_arm(diff: float, significant: bool) -> str | None:
+    """The arm a significant difference B − A favours (``"b"`` when positive, ``"a"`` when negative); ``None`` when
+    the difference is not significant (or is zero)."""
+    if not significant or diff == 0:
+        return None
+    return "b" if diff > 0 else "a"
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def check_metrics(metrics: str | Sequence[str]) -> list[str]:
@@ -163,8 +187,9 @@ def run_offline(workspace: Workspace, variant_a: Variant, variant_b: Variant, qu
     metrics = check_metrics(metrics)
     if resamples < 1:
         raise ValueError(f"resamples must be positive, got {resamples}")
-    variants = {"a": variant_a, "b": variant_b}
-    arm_params = {arm: v.params(workspace.settings, metrics) for arm, v in variants.items()}  # validates early
+    # each arm as it ranks here, so the result names its weights, fusion and norm even when an arm is `workspace`
+    variants = {arm: v.resolved(workspace.settings) for arm, v in (("a", variant_a), ("b", variant_b))}
+    arm_params = {arm: v.params(workspace.settings, metrics) for arm, v in variants.items()}
     judged = judged_queries(queries, qrels)
     started = time.perf_counter()
     runs, seconds = score_arms(workspace, variants, judged, metrics, progress)

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sherlock.config import Settings
+from sherlock.evaluation.variants import FUSION_KEYS, fusion_summary
 from sherlock.tracking import (
     experiment_id,
     get_run,
     git_revision,
+    local_store,
     metric_key,
     mlflow_client,
     search_runs,
@@ -33,9 +35,14 @@ if TYPE_CHECKING:
     from sherlock.evaluation.variants import Variant
 
 EXPERIMENT = "sherlock-ab"
-#: The columns :func:`list_runs` always has (metric columns follow them).
-RUN_COLUMNS = ["run_id", "parent_run_id", "kind", "name", "arm", "variant", "status", "start_time", "query_set",
-               "query_set_hash", "corpus_revision", "git_revision"]
+#: The ``sherlock.*`` tags :func:`list_runs` reads into columns of the same name.
+TAG_COLUMNS = ["query_set", "query_set_hash", "corpus_revision", "git_revision"]
+#: The columns :func:`list_runs` always has (metric columns follow them); ``setting`` is an arm's weights, fusion and
+#: norm as it ranked (:func:`~sherlock.evaluation.variants.fusion_summary` of its parameters; ``""`` for a parent).
+RUN_COLUMNS = ["run_id", "parent_run_id", "kind", "name", "arm", "variant", "status", "start_time", *TAG_COLUMNS,
+               "setting", "experiment_id"]
+#: Where ``mlflow ui`` serves a local store (its default host and port).
+MLFLOW_UI = "http://127.0.0.1:5000"
 #: Per metric, the statistics the parent run logs as ``<metric>.<name>`` (plus ``ci95_lo`` and ``ci95_hi``).
 STATISTICS = ("a", "b", "diff", "p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "cohens_d", "p_holm")
 
@@ -52,10 +59,13 @@ def log_ab(result: ABResult, settings: Settings, experiment: str = EXPERIMENT) -
     names = {arm: result.variants[arm].name for arm in ("a", "b")}
     client = mlflow_client(settings)
     experiment_ref = experiment_id(client, settings, experiment)
+    settings_of = {arm: fusion_summary(result.arm_params[arm]) for arm in ("a", "b")}
     with ExitStack() as runs:
         parent = runs.enter_context(start_run(client, experiment_ref, result.name, {
             **common, "sherlock.kind": "ab-offline", "sherlock.variant_a": names["a"],
-            "sherlock.variant_b": names["b"], "sherlock.primary_metric": result.primary}))
+            "sherlock.variant_b": names["b"], "sherlock.primary_metric": result.primary,
+            "mlflow.note.content": "\n".join(f"{arm.upper()} = {names[arm]}: {settings_of[arm]}"
+                                              for arm in ("a", "b"))}))
         ids = {"parent": parent.run_id}
         for arm in ("a", "b"):
             child = runs.enter_context(start_run(client, experiment_ref, names[arm], {
@@ -68,13 +78,22 @@ def log_ab(result: ABResult, settings: Settings, experiment: str = EXPERIMENT) -
             frame.insert(1, "query", [result.queries.get(qid, "") for qid in frame["qid"]])
             child.log_frame(frame, "per_query.csv")
             child.log_text(variant_toml(result.variants[arm]), "variant.toml")
-        parent.log(parent_metrics(result), {**result.params, "variant_a": names["a"], "variant_b": names["b"]})
+        parent.log(parent_metrics(result), {**result.params, "variant_a": names["a"], "variant_b": names["b"],
+                                            **arm_settings(result)})
         parent.log_frame(result.per_query(), "per_query.csv")
         parent.log_text(json.dumps({**result.as_dict(), "mlflow_run_ids": ids}, indent=1, default=str), "result.json")
         for artifact_file, figure in delta_figures(result).items():
             parent.log_figure(figure, artifact_file)
     result.mlflow_run_ids = dict(ids)
+    result.mlflow_experiment_id = experiment_ref
     return dict(ids)
+
+
+def runs_url(settings: Settings, experiment_id: str) -> str:
+    """The MLflow UI's table of an experiment's runs: on the tracking server, or on ``mlflow ui`` (:data:`MLFLOW_UI`)
+    for a local store. ``workflowType=machine_learning`` makes MLflow 3 open the runs, not its GenAI traces view."""
+    base = MLFLOW_UI if local_store(settings.tracking_uri) else settings.tracking_uri.rstrip("/")
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
 def parent_metrics(result: ABResult) -> dict[str, float]:
@@ -89,6 +108,13 @@ def parent_metrics(result: ABResult) -> dict[str, float]:
     values.update(wins=wins, ties=ties, losses=losses, queries=len(result.scores["a"]),
                   seconds_total=float(result.seconds.get("total", 0.0)))
     return values
+
+
+def arm_settings(result: ABResult) -> dict[str, str]:
+    """The parent run's record of how each arm ranked: ``a.weights``, ``a.fusion``, ``a.norm`` and the same for ``b``
+    (resolved: the ``workspace`` arm's are the workspace's at the time), so the parent's row in the MLflow UI says
+    what was compared."""
+    return {f"{arm}.{key}": result.arm_params[arm][f"search.{key}"] for arm in ("a", "b") for key in FUSION_KEYS}
 
 
 def variant_toml(variant: Variant) -> str:
@@ -129,7 +155,9 @@ def list_runs(settings: Settings, experiment: str = EXPERIMENT, max_results: int
              "kind": run.data.tags.get("sherlock.kind", ""), "name": run.info.run_name or "",
              "arm": run.data.tags.get("sherlock.arm", ""), "variant": run.data.tags.get("sherlock.variant", ""),
              "status": run.info.status, "start_time": run.info.start_time,
-             **{column: run.data.tags.get(f"sherlock.{column}", "") for column in RUN_COLUMNS[8:]},
+             **{column: run.data.tags.get(f"sherlock.{column}", "") for column in TAG_COLUMNS},
+             "setting": fusion_summary(run.data.params) if run.data.tags.get("sherlock.kind") == "ab-arm" else "",
+             "experiment_id": run.info.experiment_id,
              **run.data.metrics} for run in runs]
     frame = pd.DataFrame(rows)
     frame["start_time"] = pd.to_datetime(frame["start_time"], unit="ms", utc=True)

@@ -26,6 +26,7 @@ intervals are optimistic. :func:`sherlock.evaluation.online_ab_mlflow.log_online
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sherlock.config import Settings
+from sherlock.config import SETTINGS_FILE, Settings
 from sherlock.evaluation.variants import Variant, candidates, default_variant, load_variant, toml_line
 
 if TYPE_CHECKING:
@@ -157,14 +158,23 @@ def resolve(path_or_name: str | Path, settings: Settings) -> Path:
     for candidate in (given, named):
         if candidate.is_file():
             return candidate
-    available = [p.stem for p in sorted(settings.experiments_dir.glob("*.toml"))
-                 if re.search(r"^\s*\[online", p.read_text("utf-8"), re.M)]
+    available = [path.stem for path in list_online(settings.experiments_dir)]
     raise ValueError(f"no online experiment {str(path_or_name)!r}: neither {given} nor {named} exists; online "
                      f"experiments in {settings.experiments_dir}: {', '.join(available) or 'none'}")
 
 
+def list_online(directory: str | Path) -> list[Path]:
+    """The online experiment files of ``directory`` (``*.toml`` with an ``[online]`` table), sorted by name."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.toml") if re.search(r"^\s*\[online", p.read_text("utf-8"), re.M))
+
+
 def load_online(path_or_name: str | Path, settings: Settings) -> OnlineExperiment:
-    """Read an online experiment file and each arm's variant file; errors read ``file:line: what; what to do``."""
+    """Read an online experiment file and each arm's variant file; errors read ``file:line: what; what to do``.
+    Each arm is :meth:`~sherlock.evaluation.variants.Variant.resolved` on ``settings``: it names the weights, fusion
+    and norm it serves (a ``workspace`` arm: the workspace's own)."""
     path = resolve(path_or_name, settings)
     text = path.read_text(encoding="utf-8")
     try:
@@ -175,11 +185,9 @@ def load_online(path_or_name: str | Path, settings: Settings) -> OnlineExperimen
         raise ValueError(_located(exc, text, path)) from None
     arms: dict[str, Variant] = {}
     for arm, target in table.variants.items():
-        if target == WORKSPACE:
-            arms[arm] = default_variant(arm)
-            continue
         try:
-            arms[arm] = load_variant(path.parent / target)
+            variant = default_variant(arm) if target == WORKSPACE else load_variant(path.parent / target)
+            arms[arm] = variant.resolved(settings)
         except ValueError as exc:
             raise ValueError(f"{_at(path, text, 'online.variants', arm)}: arm {arm!r}: {exc}") from None
     weights = table.split if table.split is not None else dict.fromkeys(arms, 1.0)
@@ -190,6 +198,44 @@ def load_online(path_or_name: str | Path, settings: Settings) -> OnlineExperimen
     name = table.name or path.stem
     return OnlineExperiment(name=name, arms=arms, split={arm: weights[arm] / total for arm in arms},
                             holdout=table.holdout, salt=table.salt or name, path=path)
+
+
+# -- starting and stopping -------------------------------------------------------------------------------------------
+
+_LIVE_KEY = re.compile(r"""^\s*["']?online_experiment["']?\s*=""")
+
+
+def set_online_experiment(home: Path, name: str | None) -> Path:
+    """Start (``name``: a file name under ``experiments_dir``, or a path) or stop (``None``) the online experiment chat
+    serves: set or remove ``online_experiment`` in ``<home>/sherlock.toml``. Only that line changes — other keys and
+    comments stay as written — and the edit is read back before it replaces the file, atomically; ``ValueError``
+    naming the file when it cannot be edited so. A ``SHERLOCK_ONLINE_EXPERIMENT`` variable still overrides the file."""
+    path = home / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}; fix or delete the file") from None
+    lines = [line if line.endswith("\n") else line + "\n" for line in text.splitlines(keepends=True)]
+    at = next((i for i, line in enumerate(lines) if _LIVE_KEY.match(line)), len(lines))
+    kept = [line for line in lines if not _LIVE_KEY.match(line)]
+    edited = "".join(kept[:at] + ([f"online_experiment = {json.dumps(name, ensure_ascii=False)}\n"] if name else [])
+                     + kept[at:])
+    expected = {key: value for key, value in before.items() if key != "online_experiment"}
+    expected.update({"online_experiment": name} if name else {})
+    try:
+        same = tomllib.loads(edited) == expected
+    except tomllib.TOMLDecodeError:
+        same = False
+    if not same:  # e.g. a value spread over several lines: say what to write instead of guessing
+        change = f"online_experiment = {json.dumps(name)}" if name else "remove the online_experiment line"
+        raise ValueError(f"{path}: online_experiment cannot be changed line by line here; edit the file by hand: "
+                         f"{change}")
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(edited, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 # -- analysis ------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sherlock.config import Settings, write_settings_file
-from sherlock.evaluation.grid import evaluate_points, features
+from sherlock.evaluation.grid import PaddedPool, evaluate_points, features
 from sherlock.evaluation.metrics import Judged, parse_metric
 from sherlock.evaluation.query_sets import query_set_hash
 from sherlock.evaluation.tuning_mlflow import log_to_mlflow
@@ -46,6 +46,7 @@ __all__ = [
     "log_to_mlflow",
     "simplex_points",
     "tune",
+    "with_current",
 ]
 
 FUSIONS = tuple(FUSERS)
@@ -54,6 +55,8 @@ NORMS = tuple(NORMALIZERS)
 DEFAULT = (DEFAULT_WEIGHTS, "wsum", "minmax")
 #: Fusion methods that ignore the ``norm`` option (RRF works on ranks, DBSF is its own normalisation).
 NORM_FREE = {"rrf", "dbsf"}
+#: A fusion setting: (weights, fusion, norm).
+Setting = tuple[tuple[float, float, float], str, str]
 
 
 def simplex_points(step: float = 0.05) -> np.ndarray:
@@ -153,7 +156,7 @@ def check_options(metric: str = "ndcg@10", fusion: str = "wsum", norms: Sequence
 
 def tune(pool: CandidatePool, qrels: Qrels, metric: str = "ndcg@10", fusion: str = "wsum",
          norms: Sequence[str] = ("minmax", "zscore", "rank"), step: float = 0.05, folds: int = 5, seed: int = 0,
-         current: tuple[tuple[float, float, float], str, str] | None = None, rrf_k: int = 60) -> TuneResult:
+         current: Setting | None = None, rrf_k: int = 60) -> TuneResult:
     """Evaluate every simplex point under each normalisation (once for ``rrf``/``dbsf``, which ignore it), pick the
     best on all judged queries, and cross-validate that choice. ``current`` is the workspace's (weights, fusion,
     norm); ties between points go to the one nearest the current weights (the default when not given)."""
@@ -176,12 +179,7 @@ def tune(pool: CandidatePool, qrels: Qrels, metric: str = "ndcg@10", fusion: str
         fold["norm"], fold["weights"] = norms[chosen // len(points)], points[chosen % len(points)].tolist()
         fold["test_qids"] = [qids[i] for i in fold.pop("test_rows")]
     tests = np.array([fold["test"] for fold in cv])
-
-    def one(setting: tuple[Sequence[float], str, str]) -> np.ndarray:
-        weights, method, norm = setting
-        return evaluate_points(padded, judged, np.asarray([weights], dtype=float), method, norm, metric, rrf_k)[0]
-
-    default_pq, current_pq = one(DEFAULT), one(current)
+    default_pq, current_pq = (setting_scores(padded, judged, setting, metric, rrf_k) for setting in (DEFAULT, current))
     norm = norms[best // len(points)]
     in_norm = surface[best // len(points)]
     one_hot = {name: int(np.flatnonzero(points[:, r] == 1.0)[0]) for r, name in enumerate(RETRIEVERS)}
@@ -202,6 +200,23 @@ def tune(pool: CandidatePool, qrels: Qrels, metric: str = "ndcg@10", fusion: str
                       default_score=float(default_pq.mean()), current_score=float(current_pq.mean()),
                       single={name: float(in_norm[i].mean()) for name, i in one_hot.items()},
                       surface=grid, per_query=per_query, single_per_query=single_pq, params=params)
+
+
+def setting_scores(padded: PaddedPool, judged: Judged, setting: Setting, metric: str, rrf_k: int) -> np.ndarray:
+    """The per-query ``metric`` of one (weights, fusion, norm) setting on the judged rows of a pool."""
+    weights, method, norm = setting
+    return evaluate_points(padded, judged, np.asarray([weights], dtype=float), method, norm, metric, rrf_k)[0]
+
+
+def with_current(result: TuneResult, pool: CandidatePool, qrels: Qrels, current: Setting) -> TuneResult:
+    """``result`` with ``current`` as the workspace's setting — after the tuned weights were applied, or the settings
+    changed elsewhere — scored on the same judged queries: ``current_score`` and the per-query ``current`` and
+    ``delta`` columns follow it; everything chosen and logged stays as it was."""
+    rows, judged = _judged(pool, qrels, parse_metric(result.metric)[1])
+    scores = setting_scores(pool.padded.take(rows), judged, current, result.metric,
+                            int(result.params.get("rrf_k", 60)))
+    per_query = result.per_query.assign(current=scores, delta=result.per_query["best"].to_numpy() - scores)
+    return replace(result, current_score=float(scores.mean()), per_query=per_query)
 
 
 def apply_result(settings: Settings, result: TuneResult) -> Path:

@@ -15,6 +15,7 @@
     embedding_model = "minilm"
     entity_boost = true
     entity_multiplier = 1.15
+    coverage_weight = 0.75                # how much a result missing query terms loses (0: nothing)
 
     [answer]
     provider = "extractive"               # auto | extractive | gemini
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,10 +46,13 @@ from sherlock.search.normalise import NORMALIZERS
 SEARCH_SETTINGS = {"weights": "weights", "fusion": "fusion", "norm": "norm", "rrf_k": "rrf_k",
                    "candidates": "candidates", "bm25_k1": "bm25_k1", "bm25_b": "bm25_b",
                    "embedding_model": "embedder", "entity_boost": "entity_boost",
-                   "entity_multiplier": "entity_multiplier"}
+                   "entity_multiplier": "entity_multiplier", "coverage_weight": "coverage_weight"}
 ANSWER_SETTINGS = {"provider": "answer_provider", "model": "gemini_model", "prompt_version": "answer_prompt_version"}
 #: Settings that change what is indexed, not just how a query is scored: arms differing here need their own pool.
 INDEX_SETTINGS = ("embedder", "bm25_k1", "bm25_b", "bm25_backend", "candidates")
+#: How an arm fuses the retrievers: what every view of an A/B names for each arm, resolved ("workspace vs rrf" says
+#: nothing once the workspace's weights have been tuned).
+FUSION_KEYS = ("weights", "fusion", "norm")
 
 
 class SearchConfig(BaseModel):
@@ -66,6 +71,7 @@ class SearchConfig(BaseModel):
     embedding_model: Literal["minilm", "gemini"] | None = None
     entity_boost: bool | None = None
     entity_multiplier: float | None = Field(default=None, ge=1.0)
+    coverage_weight: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("weights", mode="before")
     @classmethod
@@ -167,11 +173,26 @@ class Variant:
         flat.update({f"answer.{key}": getattr(resolved, setting) for key, setting in ANSWER_SETTINGS.items()})
         return {"variant": self.name, **{key: _text(value) for key, value in sorted(flat.items())}}
 
+    def resolved(self, base: Settings) -> Variant:
+        """This variant with the weights, fusion and normalisation it ranks with on ``base`` written in (``base``'s
+        where it leaves them unset), so that it says what it compares — ``workspace`` included — after the workspace's
+        settings change. Ranks exactly as ``self`` does on ``base``; ``ValueError`` as :meth:`settings`."""
+        settings = self.settings(base)
+        return replace(self, search=self.search.model_copy(update={key: getattr(settings, key) for key in FUSION_KEYS}))
+
     def describe(self) -> str:
-        """The keys this variant sets, for a one-line summary (``fusion=rrf, k=10``)."""
+        """The keys this variant sets, for a one-line summary (``fusion=rrf, k=10``); after :meth:`resolved`, its
+        weights, fusion and normalisation always come first."""
         chosen = {**{k: v for k, v in self.search.model_dump().items() if v is not None},
                   **{f"answer.{k}": v for k, v in self.answer.model_dump().items() if v is not None}}
         return ", ".join(f"{k}={_text(v)}" for k, v in chosen.items()) or "the workspace's settings"
+
+
+def fusion_summary(values: Mapping[str, Any]) -> str:
+    """``weights=0.6,0.3,0.1, fusion=wsum, norm=minmax`` from ``{"weights", "fusion", "norm"}`` or an arm run's logged
+    parameters (``search.weights``…); ``""`` when they hold none of them (a run logged by something else)."""
+    found = {key: values.get(key, values.get(f"search.{key}")) for key in FUSION_KEYS}
+    return ", ".join(f"{key}={_text(value)}" for key, value in found.items() if value not in (None, ""))
 
 
 def default_variant(name: str = "workspace") -> Variant:

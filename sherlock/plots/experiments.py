@@ -18,7 +18,6 @@ import plotly.graph_objects as go
 
 from sherlock.tracking import metric_key
 
-SIGNIFICANT = "✓ significant (Holm)"
 NOT_SIGNIFICANT = "–"
 #: stats key → column title, in the order the table shows them
 P_VALUES = {"p_paired_t": "p paired t", "p_wilcoxon": "p Wilcoxon", "p_permutation": "p permutation",
@@ -29,7 +28,7 @@ def stats_table(stats: Mapping[str, Mapping[str, Any]], labels: Sequence[str] = 
     """One row per metric of a comparison (``ABResult.stats`` or
     :func:`sherlock.evaluation.offline_ab.compare_scores`): both
     means, B − A with its 95% bootstrap interval, the four p-values, Cohen's d, the Holm-adjusted p of the
-    randomisation test and whether it is significant."""
+    randomisation test and whether it is significant, and for which arm (:func:`significance`)."""
     a, b = labels
     rows = []
     for metric, entry in stats.items():
@@ -38,9 +37,18 @@ def stats_table(stats: Mapping[str, Mapping[str, Any]], labels: Sequence[str] = 
                      "95% CI": f"[{low:+.4f}, {high:+.4f}]",
                      **{title: entry[key] for key, title in P_VALUES.items()},
                      "Cohen's d": entry["cohens_d"], "Holm p": entry["p_holm"],
-                     "significant": SIGNIFICANT if entry["significant"] else NOT_SIGNIFICANT,
+                     "significant": significance(entry, labels),
                      "W/T/L": f"{entry['wins']}/{entry['ties']}/{entry['losses']}"})
     return pd.DataFrame(rows)
+
+
+def significance(entry: Mapping[str, Any], labels: Sequence[str] = ("A", "B")) -> str:
+    """``✓ B better (p=0.003)`` — the arm a significant difference favours and its Holm-adjusted p — or ``–``."""
+    from sherlock.evaluation.offline_ab import better_arm
+    arm = better_arm(entry["diff"], entry["significant"])
+    if arm is None:
+        return NOT_SIGNIFICANT
+    return f"✓ {labels[0] if arm == 'a' else labels[1]} better (p={entry['p_holm']:.2g})"
 
 
 def logged_metrics(runs: pd.DataFrame) -> list[str]:
@@ -54,18 +62,23 @@ def logged_metrics(runs: pd.DataFrame) -> list[str]:
 
 def experiments_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per offline A/B (the ``ab-offline`` parents of :func:`sherlock.evaluation.offline_ab_mlflow.list_runs`,
-    newest
-    first): name, start, query set, queries, ``metric`` for A and B, B − A and its Holm p, wins/ties/losses on the
-    comparison's primary metric, status and run id."""
+    newest first): name, what each arm ranked with (weights, fusion, norm, from its arm run), start, query set,
+    queries, ``metric`` for A and B, B − A and its Holm p, wins/ties/losses on the comparison's primary metric, status
+    and run id."""
     parents = runs[runs["kind"] == "ab-offline"]
     key = metric_key(metric)
+    arms = runs[runs["kind"] == "ab-arm"]
+    setting = {(row.parent_run_id, row.arm): row.setting for row in arms.itertuples(index=False)}
 
     def column(name: str) -> pd.Series:
         return parents[name] if name in parents.columns else pd.Series(float("nan"), index=parents.index)
 
     counts = parents.reindex(columns=["wins", "ties", "losses"])
     outcome = ["–" if row.isna().any() else "/".join(f"{value:.0f}" for value in row) for _, row in counts.iterrows()]
-    return pd.DataFrame({"name": parents["name"], "started": parents["start_time"].dt.strftime("%Y-%m-%d %H:%M UTC"),
+    return pd.DataFrame({"name": parents["name"],
+                         **{f"{arm.upper()} setting": [setting.get((run, arm), "") for run in parents["run_id"]]
+                            for arm in ("a", "b")},
+                         "started": parents["start_time"].dt.strftime("%Y-%m-%d %H:%M UTC"),
                          "query set": parents["query_set"], "queries": column("queries"),
                          f"{metric} A": column(f"{key}.a"), f"{metric} B": column(f"{key}.b"),
                          "B − A": column(f"{key}.diff"), "Holm p": column(f"{key}.p_holm"),
@@ -144,17 +157,17 @@ def online_rates(result: Mapping[str, Any]) -> go.Figure:
     return figure
 
 
-def online_arms_table(result: Mapping[str, Any], experiment: Any) -> pd.DataFrame:
+def online_arms_table(result: Mapping[str, Any], experiment: Any, workspace: str = "") -> pd.DataFrame:
     """One row per arm of an online experiment (``OnlineResult.as_dict()`` and its ``OnlineExperiment``), then the
     holdout: its share of all sessions, sessions, votes, helpful votes, the helpful rate and its Wilson 95%
-    interval, and what it serves."""
+    interval, and what it serves (``workspace``: the workspace's own setting, which the holdout is served)."""
     rows = []
     arms = [*result["variants"].items(), ("holdout", result["holdout"])]
     for arm, counts in arms:
         held_out = arm == "holdout"
         share = experiment.holdout if held_out else experiment.split[arm] * (1 - experiment.holdout)
-        serves = ("the workspace's settings (kept out of the comparison)" if held_out
-                  else f"{experiment.arms[arm].name}: {experiment.arms[arm].describe()}")
+        serves = (f"the workspace's settings{f': {workspace}' if workspace else ''} (kept out of the comparison)"
+                  if held_out else f"{experiment.arms[arm].name}: {experiment.arms[arm].describe()}")
         role = "holdout" if held_out else "control" if arm == result["control"] else "variant"
         rows.append({"arm": arm, "role": role, "share": share, "sessions": counts["sessions"], "votes": counts["votes"],
                      "helpful": counts["helpful"], "helpful rate": counts["rate"],

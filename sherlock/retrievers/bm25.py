@@ -40,7 +40,7 @@ from sherlock.retrievers.lexical_index import (
 )
 from sherlock.run import Scores
 from sherlock.schema import Incident
-from sherlock.text import tokenize
+from sherlock.text import query_tokens, tokenize
 
 # -- scoring variants (pure functions; numpy arrays or scalars) ----------------------------------------------------
 
@@ -170,7 +170,7 @@ class BM25Retriever(Retriever):
 
     def _query_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
         """Per query, the rows with a nonzero score and those scores."""
-        token_lists = [tokenize(query) for query in queries]
+        token_lists = [query_tokens(query) for query in queries]
         if self.index_ is None:
             empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
             return [empty for _ in token_lists]
@@ -210,7 +210,7 @@ class BM25Retriever(Retriever):
         if self.index_ is None:
             values = np.zeros(len(rows))
         elif self._weights is None:
-            values = self.index_.get_batch_scores(tokenize(query), rows)
+            values = self.index_.get_batch_scores(query_tokens(query), rows)
         else:
             column_rows, column_values = self._query_columns([query])[0]
             dense = np.zeros(len(self.docs_))

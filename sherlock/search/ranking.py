@@ -58,11 +58,29 @@ def rank_pool(pool: Mapping[str, Scores], config: FusionConfig, k: int,
     return top_k(fused, k)
 
 
-def boosts(entity_matches: Mapping[str, int], enabled: bool, multiplier: float) -> dict[str, float]:
-    """Each document's entity-boost multiplier from how many query entities it mentions (none when disabled)."""
-    if not enabled or multiplier == 1.0:
-        return {}
-    return {doc_id: boost_factor(count, multiplier) for doc_id, count in entity_matches.items() if count}
+def boosts(entity_matches: Mapping[str, int], enabled: bool, multiplier: float,
+           coverage: Mapping[str, float] | None = None, coverage_weight: float = 0.0) -> dict[str, float]:
+    """Each document's multiplier: its entity boost, from how many query entities it mentions (none when disabled),
+    times its :func:`coverage_factor`."""
+    factors: dict[str, float] = {}
+    if enabled and multiplier != 1.0:
+        factors = {doc_id: boost_factor(count, multiplier) for doc_id, count in entity_matches.items() if count}
+    if coverage and coverage_weight:
+        for doc_id, share in coverage.items():
+            factor = 1.0 - coverage_weight * (1.0 - share)  # coverage_factor, for one document
+            if factor != 1.0:
+                factors[doc_id] = factors.get(doc_id, 1.0) * factor
+    return factors
+
+
+def coverage_factor(coverage: np.ndarray, weight: float) -> np.ndarray:
+    """``1 - weight * (1 - coverage)``: a document holding every query term (``coverage`` 1, IDF-weighted, synonyms
+    counted — :meth:`sherlock.retrievers.tfidf.TfidfRetriever.coverage`) keeps its fused score; one holding none
+    keeps ``1 - weight`` of it. Lucene's classic coordination factor (``coord``) in a softened form: without it a
+    document repeating the query's common words ("pods OOMKilled" three times) outranks one that also has its rare,
+    distinguishing word ("after deploy" ~ "after release 3.14.8"), and a dense match with no shared word at all
+    still ranks, only lower."""
+    return 1.0 - weight * (1.0 - coverage)
 
 
 @dataclass
@@ -81,29 +99,37 @@ class CandidatePool:
     n: int = 200
     revision: int | None = None
     entity_matches: list[np.ndarray] | None = None
+    coverage: list[np.ndarray] | None = None
 
     @classmethod
     def from_pools(cls, queries: Mapping[str, str], pools: Sequence[Mapping[str, Scores]],
-                   matches: Sequence[Mapping[str, int]], settings: Any, n: int,
-                   revision: int | None = None) -> CandidatePool:
-        """Arrays from per-query pools (:func:`score_pool`) and entity match counts, boosted as ``settings`` says."""
-        doc_ids, raw, counts = [], [], []
-        for pool, found in zip(pools, matches, strict=True):
+                   matches: Sequence[Mapping[str, int]], settings: Any, n: int, revision: int | None = None,
+                   coverage: Sequence[Mapping[str, float]] | None = None) -> CandidatePool:
+        """Arrays from per-query pools (:func:`score_pool`), entity match counts and term coverage, boosted as
+        ``settings`` says."""
+        doc_ids, raw, counts, shares = [], [], [], []
+        for number, (pool, found) in enumerate(zip(pools, matches, strict=True)):
             ids = sorted(set().union(*pool.values()), reverse=True)
             doc_ids.append(ids)
             raw.append(np.array([[pool[r].get(d, np.nan) for r in RETRIEVERS] for d in ids], dtype=float)
                        .reshape(len(ids), len(RETRIEVERS)))
             counts.append(np.array([float(found.get(d, 0)) for d in ids]))
-        built = cls(list(queries), dict(queries), doc_ids, raw, [], n=n, revision=revision, entity_matches=counts)
-        return built.with_boost(settings.entity_boost, settings.entity_multiplier)
+            covered = coverage[number] if coverage is not None else {}
+            shares.append(np.array([float(covered.get(d, 1.0)) for d in ids]))
+        built = cls(list(queries), dict(queries), doc_ids, raw, [], n=n, revision=revision, entity_matches=counts,
+                    coverage=shares)
+        return built.with_boost(settings.entity_boost, settings.entity_multiplier, settings.coverage_weight)
 
-    def with_boost(self, enabled: bool, multiplier: float) -> CandidatePool:
-        """The same pool with the entity boost of another setting."""
+    def with_boost(self, enabled: bool, multiplier: float, coverage_weight: float = 0.0) -> CandidatePool:
+        """The same pool with the entity boost and coverage factor of another setting."""
         if self.entity_matches is None:
             raise ValueError("this pool was built without entity matches; score it again with Searcher.score_pools")
         on = enabled and multiplier != 1.0
         boost = [np.array([boost_factor(int(m), multiplier) for m in counts]) if on else np.ones(len(counts))
                  for counts in self.entity_matches]
+        if coverage_weight and self.coverage is not None:
+            boost = [factors * coverage_factor(shares, coverage_weight)
+                     for factors, shares in zip(boost, self.coverage, strict=True)]
         return replace(self, boost=boost)
 
     @cached_property
@@ -130,7 +156,7 @@ class CandidatePool:
 
     def rank(self, settings: Any, k: int) -> Run:
         """Every query ranked with ``settings``' fusion and entity boost, ``k`` results each."""
-        boosted = self.with_boost(settings.entity_boost, settings.entity_multiplier)
+        boosted = self.with_boost(settings.entity_boost, settings.entity_multiplier, settings.coverage_weight)
         config = FusionConfig(tuple(settings.weights), settings.fusion, settings.norm, settings.rrf_k)
         return {qid: dict(boosted._ranked(qid, config, k)) for qid in self.qids}
 

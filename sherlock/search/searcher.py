@@ -19,6 +19,7 @@ from sherlock.schema import Incident
 from sherlock.search.abstain import Evidence, decide, weighted_coverage
 from sherlock.search.fusion import RETRIEVERS, FusionConfig
 from sherlock.search.normalise import normalize
+from sherlock.search.pasted import condense
 from sherlock.search.ranking import CandidatePool, boosts, rank_pool, score_pool
 from sherlock.storage.snapshot import IndexSnapshot
 from sherlock.storage.store import Filters
@@ -63,7 +64,8 @@ class Hit:
 
 @dataclass
 class SearchResponse:
-    """What ``sherlock search --json`` prints; ``results`` are nearest misses (flagged) when ``abstained``."""
+    """What ``sherlock search --json`` prints; ``results`` are nearest misses (flagged) when ``abstained``.
+    ``filter_suggestions``: when the filters match no incident, the stored values to try per filter key."""
 
     query: str
     strategy: str
@@ -76,6 +78,9 @@ class SearchResponse:
     evidence: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     filters: dict[str, Any] = field(default_factory=dict)
+    filter_suggestions: dict[str, list[str]] = field(default_factory=dict)
+    #: what was searched when the query was a pasted log or stack trace (:func:`sherlock.search.pasted.condense`)
+    searched_for: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,11 +115,15 @@ class Searcher:
         started = time.perf_counter()
         filters = filters or Filters()
         config = self.fusion_config(weights, fusion, norm)
-        ids = find_ticket_ids(query)
+        condensed = condense(query)
+        ids = find_ticket_ids(condensed)
         if ids:
             response = self._exact(query, ids, k, config)
         else:
-            response = self._hybrid(query, k, filters, config, entity_boost)
+            response = self._hybrid(condensed, k, filters, config, entity_boost, pasted=condensed != query)
+            response.query = query
+        if condensed != query:
+            response.searched_for = condensed
         response.settings = {**config.as_dict(), "entity_boost": self._boost_on(entity_boost), "k": k}
         response.filters = filters.as_dict()
         response.took_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -127,8 +136,8 @@ class Searcher:
         found = [incident for incident in (store.get(i) for i in ids) if incident is not None]
         missing = [i for i in ids if i not in {incident.id.upper() for incident in found}]
         if not found:
-            return SearchResponse(query, "exact_id", True, 1.0, [], 0.0,
-                                  reason=f"no incident {', '.join(missing)} in this workspace")
+            return SearchResponse(query, "exact_id", True, 0.0, [], 0.0,
+                                  reason=f"not found: no incident {', '.join(missing)} in this workspace")
         hits = [_hit(incident, 1.0, {}, {}) for incident in found]
         if len(hits) < k:  # what else looks like it: related incidents, flagged as such
             similar = self._hybrid(found[0].title, k + len(hits), Filters(), config, None)
@@ -169,9 +178,10 @@ class Searcher:
         filters = filters or Filters()
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
         snapshot = self.snapshot()
-        texts = list(queries.values())
+        texts = [condense(text) for text in queries.values()]
         pools: list[dict[str, Scores]] = []
         matches: list[dict[str, int]] = []
+        coverage: list[dict[str, float]] = []
         for start in range(0, len(texts), batch_size):
             batch = texts[start:start + batch_size]
             vectors = self.workspace.embedder.embed_queries(batch)
@@ -183,23 +193,27 @@ class Searcher:
                 pools.append(pool)
                 found = snapshot.entities.matches(set().union(*pool.values()), snapshot.entities.extract(text))
                 matches.append({doc_id: len(shared) for doc_id, shared in found.items()})
+                coverage.append(_coverage(snapshot, text, pool))
             if progress:
                 progress(min(start + batch_size, len(texts)), len(texts))
-        return CandidatePool.from_pools(queries, pools, matches, self.settings, n, snapshot.revision)
+        return CandidatePool.from_pools(queries, pools, matches, self.settings, n, snapshot.revision, coverage)
 
     def _hybrid(self, query: str, k: int, filters: Filters, config: FusionConfig,
-                entity_boost: bool | None) -> SearchResponse:
+                entity_boost: bool | None, pasted: bool = False) -> SearchResponse:
         if not query.strip():
             return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason="empty query")
         allowed = None if filters.is_empty() else self.workspace.store.filter_ids(filters)
+        if allowed is not None and not allowed:
+            return filters_match_nothing(query, filters, self.workspace.store.filter_suggestions(filters))
         snapshot = self.snapshot()
         raw = self.candidates(query, k, allowed, snapshot)
         entities = snapshot.entities
         query_entities = entities.extract(query)
         matched_entities = entities.matches(set().union(*raw.values()), query_entities)
-        boost = boosts({d: len(m) for d, m in matched_entities.items()}, self._boost_on(entity_boost),
-                       self.settings.entity_multiplier)
-        if not boost:
+        entity_on = self._boost_on(entity_boost)
+        boost = boosts({d: len(m) for d, m in matched_entities.items()}, entity_on, self.settings.entity_multiplier,
+                       _coverage(snapshot, query, raw), self.settings.coverage_weight)
+        if not entity_on or self.settings.entity_multiplier == 1.0:
             matched_entities = {}
         ranked = rank_pool(raw, config, k, boost)
         normalised = {name: normalize(raw[name], config.norm) if raw[name] else {} for name in RETRIEVERS}
@@ -216,7 +230,7 @@ class Searcher:
             hits.append(hit)
         evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0),
                             coverage=weighted_coverage(query, [incidents[h.id] for h in hits[:3]],
-                                                       snapshot.tfidf))
+                                                       snapshot.tfidf, pasted))
         verdict = decide(evidence, self.settings)
         for hit in hits:
             hit.nearest_miss = verdict.abstain
@@ -236,6 +250,32 @@ class Searcher:
         settings = self.settings.model_copy(update={"weights": config.weights, "fusion": config.method,
                                                     "norm": config.norm, "entity_boost": self._boost_on(entity_boost)})
         return self.score_pools(queries, self._n(k), filters).rank(settings, k)
+
+
+def filters_match_nothing(query: str, filters: Filters, suggestions: dict[str, list[str]]) -> SearchResponse:
+    """The abstention when no stored incident matches ``filters``: the reason names the filters and, per key that
+    matches nothing, the values to try (``suggestions``, from :meth:`sherlock.storage.store.Store.filter_suggestions`).
+    """
+    shown = ", ".join(f"{key}={','.join(value) if isinstance(value, list) else value}"
+                      for key, value in filters.as_dict().items())
+    parts = []
+    for key, values in suggestions.items():
+        if key == "date":
+            span = f" (incidents span {' … '.join(values)})" if values else ""
+            parts.append(f"no incident created in that date range{span}")
+        else:
+            wanted = " or ".join(getattr(filters, key))
+            hint = f"did you mean {', '.join(values)}?" if values else f"no incident has a {key}"
+            parts.append(f"no {key} {wanted} ({hint})")
+    why = "; ".join(parts) or "each matches some incidents, but none matches them all: drop or widen one"
+    return SearchResponse(query, "hybrid", True, 0.0, [], 0.0, reason=f"no incident matches the filters {shown}: {why}",
+                          filter_suggestions=suggestions)
+
+
+def _coverage(snapshot: IndexSnapshot, query: str, pool: dict[str, Scores]) -> dict[str, float]:
+    """Each pool document's term coverage of ``query`` (for the coverage factor of the ranking path)."""
+    ids = list(set().union(*pool.values()))
+    return dict(zip(ids, snapshot.tfidf.coverage(query, ids).tolist(), strict=True))
 
 
 def _hit(incident: Incident, score: float, raw: dict[str, float | None],

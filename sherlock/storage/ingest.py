@@ -45,7 +45,8 @@ class Rejection:
 
 @dataclass
 class FileReport:
-    """What happened to one file. ``status`` is ``ok``, ``rejected`` (some records bad), or ``unusable``."""
+    """What happened to one file. ``status`` is ``ok``, ``rejected`` (some records bad), or ``unusable``; ``stored``
+    is False when the file was unusable or ``strict`` withheld it; ``fields``: the file's own field names."""
 
     path: str
     format: str = "?"
@@ -57,17 +58,36 @@ class FileReport:
     duplicate_content: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     stored: bool = True
+    fields: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         return "unusable" if self.error else ("rejected" if self.rejected else "ok")
 
+    @property
+    def outcome(self) -> str:
+        """In words: unusable, no records, rejected, stored N, partly stored (N stored, M rejected), unchanged."""
+        new, unchanged, rejected = len(self.added) + len(self.updated), len(self.unchanged), len(self.rejected)
+        if self.error:
+            return "unusable"
+        if not self.records:
+            return "no records"
+        if not self.stored or rejected == self.records:
+            return "rejected" if self.stored else "rejected (strict: nothing stored)"
+        if not new:
+            return f"unchanged ({rejected} rejected)" if rejected else "unchanged"
+        if rejected:
+            counts = [f"{new} stored"] + [f"{unchanged} unchanged"] * bool(unchanged) + [f"{rejected} rejected"]
+            return f"partly stored ({', '.join(counts)})"
+        return f"stored {new}" + (f" ({unchanged} unchanged)" if unchanged else "")
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "format": self.format, "status": self.status, "records": self.records,
-            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged),
-            "rejected": [str(r) for r in self.rejected], "stored": self.stored, "error": self.error,
-            "duplicate_content": [{"id": a, "same_as": b} for a, b in self.duplicate_content],
+            "path": self.path, "format": self.format, "status": self.status, "outcome": self.outcome,
+            "records": self.records, "added": len(self.added), "updated": len(self.updated),
+            "unchanged": len(self.unchanged), "rejected": [str(r) for r in self.rejected], "stored": self.stored,
+            "error": self.error, "duplicate_content": [{"id": a, "same_as": b} for a, b in self.duplicate_content],
+            "fields": self.fields,
         }
 
 
@@ -200,8 +220,10 @@ def validate(record: RawRecord, mapping: dict[str, str]) -> Incident:
         data = {mapping.get(key, key): value for key, value in data.items()}
     missing = [name for name in ("id", "title") if data.get(name) in (None, "")]
     if missing:
-        raise ValueError(f"missing required field(s) {', '.join(repr(m) for m in missing)}"
-                         + (" (map your id column to 'id', e.g. key=id)" if "id" in missing else ""))
+        names = " and ".join(repr(m) for m in missing)
+        it, holds = ("them", "the fields that hold them") if len(missing) > 1 else ("it", "the field that holds it")
+        raise ValueError(f"missing required field(s) {names}: fill in a value, or if the file names {it} "
+                         f"differently, map {holds} to {names}")
     try:
         return Incident.from_record(data)
     except ValidationError as exc:
@@ -222,8 +244,11 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = No
         return report, []
     good: list[Incident] = []
     first_line: dict[str, int] = {}
+    seen_fields: dict[str, None] = {}
     for record in raw:
         report.records += 1
+        if isinstance(record.data, dict):
+            seen_fields.update(dict.fromkeys(record.data))
         try:
             incident = validate(record, mapping or {})
         except ValueError as exc:
@@ -235,6 +260,7 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = No
             continue
         first_line[incident.id] = record.line
         good.append(incident)
+    report.fields = list(seen_fields)
     return report, good
 
 

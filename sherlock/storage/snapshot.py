@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sherlock.search.entities import EntityDictionary, EntityIndex
-from sherlock.text import known_stems, remember_stems
+from sherlock.text import known_stems, remember_stems, synonyms
 
 log = logging.getLogger(__name__)
 #: Bumped when the folder's layout changes; a snapshot of another format is rebuilt.
@@ -101,6 +101,7 @@ def save_snapshot(target: Path, snapshot: IndexSnapshot, collection: str, write_
     np.save(staging / "vectors.npy", snapshot.vectors)
     (staging / "vector_ids.json").write_text(json.dumps(ids))
     # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK
+    synonyms()  # their stems too, so expanding a cold query needs no stemmer either
     (staging / "stems.json").write_text(json.dumps(known_stems(), ensure_ascii=False), encoding="utf-8")
     (staging / "manifest.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, "revision": snapshot.revision,
                                                        "collection": collection,

@@ -10,12 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sherlock.schema import Incident
+from sherlock.storage.filters import (
+    FILTER_KEYS,
+    LABEL_KEYS,
+    VALUE_KEYS,
+    Filters,
+    fold_filter_value,
+    suggest_values,
+)
 from sherlock.storage.sqlite import SQLiteFile
+
+# the filters are importable from here too, as they were before they had a module of their own
+__all__ = ["FILTER_KEYS", "LABEL_KEYS", "VALUE_KEYS", "Filters", "Store", "UpsertResult", "fold_filter_value",
+           "suggest_values"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -36,68 +47,6 @@ CREATE INDEX IF NOT EXISTS incidents_id_nocase ON incidents (id COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-#: Filter keys accepted by ``Filters.parse`` (``--filter key=value``), with what they match.
-FILTER_KEYS = {
-    "service": "service equals one of the comma-separated values",
-    "severity": "severity equals one of the values",
-    "category": "category equals one of the values",
-    "status": "status equals one of the values",
-    "tag": "has one of the tags",
-    "from": "created on or after this ISO date",
-    "to": "created on or before this ISO date",
-}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters applied to all three retrievers (values within a key are OR-ed, keys are AND-ed).
-    Matching is case-insensitive."""
-
-    service: tuple[str, ...] = ()
-    severity: tuple[str, ...] = ()
-    category: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    tag: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-
-    @classmethod
-    def parse(cls, items: Iterable[str]) -> Filters:
-        """From ``key=value`` strings (``service=refunds-api``, ``severity=SEV1,SEV2``, ``from=2024-01-01``)."""
-        values: dict[str, Any] = {}
-        for item in items:
-            key, sep, value = item.partition("=")
-            key = key.strip().lower()
-            key = {"tags": "tag", "since": "from", "until": "to"}.get(key, key)
-            if not sep or key not in FILTER_KEYS:
-                valid = ", ".join(f"{k}=…" for k in FILTER_KEYS)
-                raise ValueError(f"bad filter {item!r}: use key=value with key one of {valid}")
-            if key in ("from", "to"):
-                try:
-                    values["date_" + key] = date.fromisoformat(value.strip())
-                except ValueError:
-                    raise ValueError(f"bad filter {item!r}: {key} needs an ISO date like 2024-06-30") from None
-            else:
-                values[key] = tuple(v.strip() for v in value.split(",") if v.strip())
-        return cls(**values)
-
-    def is_empty(self) -> bool:
-        """True when no filter is set."""
-        return self == Filters()
-
-    def as_dict(self) -> dict[str, Any]:
-        """Only the keys that are set, JSON-ready (what the CLI echoes and feedback records)."""
-        out: dict[str, Any] = {}
-        for key in ("service", "severity", "category", "status", "tag"):
-            if getattr(self, key):
-                out[key] = list(getattr(self, key))
-        if self.date_from:
-            out["from"] = self.date_from.isoformat()
-        if self.date_to:
-            out["to"] = self.date_to.isoformat()
-        return out
-
 
 @dataclass
 class UpsertResult:
@@ -226,27 +175,58 @@ class Store:
         return out
 
     def filter_ids(self, filters: Filters) -> set[str]:
-        """Ids of incidents matching ``filters`` — the one place filters are evaluated, for every retriever."""
+        """Ids of incidents matching ``filters`` — the one place filters are evaluated, for every retriever. Each
+        value key is first resolved to the stored values it matches (:func:`fold_filter_value`)."""
         clauses: list[str] = []
         params: list[Any] = []
-        for key in ("service", "severity", "category", "status"):
-            values = getattr(filters, key)
-            if values:
-                clauses.append(f"lower({key}) IN ({','.join('?' * len(values))})")
-                params.extend(v.lower() for v in values)
-        if filters.tag:
-            marks = ",".join("?" * len(filters.tag))
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each(incidents.tags) WHERE lower(value) IN ({marks}))")
-            params.extend(t.lower() for t in filters.tag)
-        if filters.date_from:
-            clauses.append("created_date >= ?")
-            params.append(filters.date_from.isoformat())
-        if filters.date_to:
-            clauses.append("created_date <= ?")
-            params.append(filters.date_to.isoformat())
-        where = " AND ".join(clauses) or "1"
         with self._lock:
+            for key in VALUE_KEYS:
+                if not getattr(filters, key):
+                    continue
+                stored = self._matching_values(key, getattr(filters, key))
+                if not stored:
+                    return set()
+                marks = ",".join("?" * len(stored))
+                clauses.append(f"EXISTS (SELECT 1 FROM json_each(incidents.tags) WHERE value IN ({marks}))"
+                               if key == "tag" else f"{key} IN ({marks})")
+                params.extend(stored)
+            if filters.date_from:
+                clauses.append("created_date >= ?")
+                params.append(filters.date_from.isoformat())
+            if filters.date_to:
+                clauses.append("created_date <= ?")
+                params.append(filters.date_to.isoformat())
+            where = " AND ".join(clauses) or "1"
             return {row[0] for row in self._db.execute(f"SELECT id FROM incidents WHERE {where}", params)}
+
+    def filter_values(self, key: str) -> dict[str, int]:
+        """Every stored value of a value filter key (service, severity, category, status, tag), as written, with its
+        incident count, most common first."""
+        if key not in VALUE_KEYS:
+            raise ValueError(f"no filter values for {key!r}; use one of {', '.join(VALUE_KEYS)}")
+        sql = ("SELECT value, COUNT(DISTINCT incidents.id) FROM incidents, json_each(incidents.tags) GROUP BY 1"
+               if key == "tag" else f"SELECT {key}, COUNT(*) FROM incidents WHERE {key} IS NOT NULL GROUP BY 1")
+        with self._lock:
+            rows = self._db.execute(f"{sql} ORDER BY 2 DESC, 1").fetchall()
+        return dict(rows)
+
+    def filter_suggestions(self, filters: Filters, limit: int = 3) -> dict[str, list[str]]:
+        """Why ``filters`` match nothing, key by key: each value key whose values match no stored value, with the
+        stored values to try instead — the closest (:func:`suggest_values`), else the ``limit`` most common — and
+        ``"date"`` with the first and last creation dates when the date range alone matches nothing. Empty when
+        every key matches some incident on its own (only their combination matches nothing)."""
+        out: dict[str, list[str]] = {}
+        for key in VALUE_KEYS:
+            wanted = getattr(filters, key)
+            if not wanted or self._matching_values(key, wanted):
+                continue
+            known = self.filter_values(key)
+            close = [name for value in wanted for name in suggest_values(key, value, known, limit)]
+            out[key] = list(dict.fromkeys(close))[:limit] or list(known)[:limit]
+        dates = Filters(date_from=filters.date_from, date_to=filters.date_to)
+        if not dates.is_empty() and not self.filter_ids(dates):
+            out["date"] = [day for day in self.date_span() if day]
+        return out
 
     def facet_counts(self, column: str) -> dict[str, int]:
         """How many incidents per value of ``service``, ``severity``, ``category`` or ``status``."""
@@ -269,7 +249,23 @@ class Store:
         with self._lock:
             return tuple(self._db.execute("SELECT MIN(created_date), MAX(created_date) FROM incidents").fetchone())
 
+    def examples(self) -> tuple[str | None, str | None]:
+        """What a new user can try on this workspace: the id of the latest resolved incident and the most common
+        title (an incident that recurs), ``(None, None)`` when the store is empty."""
+        with self._lock:
+            latest = self._db.execute("SELECT id FROM incidents WHERE json_extract(record, '$.resolution') != '' "
+                                      "ORDER BY created_date DESC, id DESC LIMIT 1").fetchone()
+            common = self._db.execute(  # among the latest 2,000 stored, so a large store answers as fast
+                "SELECT json_extract(record, '$.title') AS title FROM (SELECT record FROM incidents ORDER BY rowid "
+                "DESC LIMIT 2000) GROUP BY lower(title) ORDER BY COUNT(*) DESC, title LIMIT 1").fetchone()
+        return (latest[0] if latest else None), (common[0] if common else None)
+
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _matching_values(self, key: str, wanted: Sequence[str]) -> list[str]:
+        """The stored values of ``key`` that any of ``wanted`` matches (:func:`fold_filter_value`)."""
+        folded = {fold_filter_value(key, value) for value in wanted}
+        return [value for value in self.filter_values(key) if fold_filter_value(key, value) in folded]
 
     def _revision(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()

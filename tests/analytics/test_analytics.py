@@ -149,6 +149,7 @@ def test_change_against_the_previous_period(mttr_frame):
     assert analytics.previous_window(date(2024, 2, 1), date(2024, 2, 29)) == (date(2024, 1, 3), date(2024, 1, 31))
     table = analytics.mttr_change(mttr_frame, date(2024, 2, 1), date(2024, 2, 29), "service").set_index("service")
     assert table.loc["db", ["median", "previous_median", "change_median"]].tolist() == [120.0, 40.0, 80.0]
+    assert table.loc["db", "resolved"] == 1 and table.loc["db", "previous_resolved"] == 3  # the n of each median
     assert table.loc["api", "change_mean"] == 45.0
 
 
@@ -161,13 +162,77 @@ def test_before_the_first_incident_there_is_nothing_to_compare_with(mttr_frame):
 
 def test_comparison_windows():
     frame = analytics.incidents_frame([make(1, date(2024, 1, 5)), make(2, date(2024, 3, 20))])
-    assert analytics.comparison_windows(frame, "M") == ((date(2024, 3, 1), date(2024, 3, 20)),
-                                                        (date(2024, 2, 1), date(2024, 2, 29)))
-    assert analytics.comparison_windows(frame, "W") == ((date(2024, 3, 18), date(2024, 3, 20)),
-                                                        (date(2024, 3, 11), date(2024, 3, 17)))
-    assert analytics.comparison_windows(frame, "M", since=date(2024, 3, 11)) == (
+    # the data end on Wednesday 2024-03-20: March and that week are partial, so the last complete ones are compared
+    assert analytics.comparison_windows(frame, "M") == ((date(2024, 2, 1), date(2024, 2, 29)),
+                                                        (date(2024, 1, 1), date(2024, 1, 31)))
+    assert analytics.comparison_windows(frame, "W") == ((date(2024, 3, 11), date(2024, 3, 17)),
+                                                        (date(2024, 3, 4), date(2024, 3, 10)))
+    assert analytics.comparison_windows(frame, "D") == ((date(2024, 3, 20), date(2024, 3, 20)),
+                                                        (date(2024, 3, 19), date(2024, 3, 19)))
+    assert analytics.comparison_windows(frame, "M", until=date(2024, 3, 31)) == (  # data up to the month's end
+        (date(2024, 3, 1), date(2024, 3, 31)), (date(2024, 2, 1), date(2024, 2, 29)))
+    assert analytics.comparison_windows(frame, "M", since=date(2024, 3, 11)) == (  # a range: as many days before
         (date(2024, 3, 11), date(2024, 3, 20)), (date(2024, 3, 1), date(2024, 3, 10)))
     assert analytics.comparison_windows(frame.iloc[:0], "M") is None
+
+
+def test_partial_period():
+    frame = analytics.incidents_frame([make(1, date(2024, 1, 5)), make(2, datetime(2024, 3, 20, 23, 59))])
+    assert analytics.partial_period(frame, "M") == (date(2024, 3, 1), date(2024, 3, 20))
+    assert analytics.partial_period(frame, "W") == (date(2024, 3, 18), date(2024, 3, 20))  # Monday .. Wednesday
+    assert analytics.partial_period(frame, "D") is None  # a day with data is a whole day
+    assert analytics.partial_period(frame, "W", until=date(2024, 3, 24)) is None  # up to Sunday: complete
+    assert analytics.partial_period(frame, "M", until=date(2024, 2, 29)) is None  # leap day ends February
+    assert analytics.period_bounds(date(2023, 2, 14), "M") == (date(2023, 2, 1), date(2023, 2, 28))
+
+
+def test_a_partial_last_week_is_not_compared_with_a_whole_one():
+    """Issue #11: with volume per week the tiles compared the 3 days of the last week with a whole week before."""
+    def week(monday: date, per_day: int, minutes: float) -> list[Incident]:
+        return [resolved_after(100 * monday.toordinal() + 10 * d + k,
+                               datetime.combine(monday + timedelta(days=d), datetime.min.time(), UTC), minutes)
+                for d in range(7) for k in range(per_day)]
+
+    incidents = (week(date(2024, 6, 3), 1, 60) + week(date(2024, 6, 10), 2, 120)
+                 + [resolved_after(9, datetime(2024, 6, 17 + d, tzinfo=UTC), 30) for d in range(3)])  # Mon .. Wed
+    frame = analytics.incidents_frame(incidents)
+    (current, previous) = analytics.comparison_windows(frame, "W")
+    assert (current, previous) == ((date(2024, 6, 10), date(2024, 6, 16)), (date(2024, 6, 3), date(2024, 6, 9)))
+    change = analytics.compare_windows(frame, *current, previous)
+    assert change["count"] == {"current": 14, "previous": 7, "change": 7}  # 7 days against 7 days, not 3 against 7
+    assert change["mttr_median"] == {"current": 120.0, "previous": 60.0, "change": 60.0}
+    assert change["resolved"] == {"current": 14, "previous": 7, "change": 7}  # the n of the MTTR figures
+    report = patterns_report(frame, freq="W")
+    assert report["change"]["partial"] == {"from": "2024-06-17", "to": "2024-06-19", "days": 3, "period_days": 7}
+    assert report["change"]["current"] == {"from": "2024-06-10", "to": "2024-06-16"}
+    text = patterns_text(report)
+    assert "the week of 2024-06-17 has 3 of its 7 days so far and is left out" in text
+    assert "MTTR median  2 h vs 1 h (+1 h; n = 14 vs 7 resolved)" in text
+    assert "incidents    14 vs 7 (+7 incidents, +100.0%)" in text
+
+
+def test_when_the_data_start_in_the_last_period_that_period_is_compared():
+    frame = analytics.incidents_frame([make(1, date(2024, 3, 19)), make(2, date(2024, 3, 20))])
+    assert analytics.comparison_windows(frame, "W") == ((date(2024, 3, 18), date(2024, 3, 20)),
+                                                        (date(2024, 3, 11), date(2024, 3, 17)))
+    report = patterns_report(frame, freq="W")
+    assert report["change"]["partial"] is None  # nothing was left out
+    assert report["change"]["metrics"]["count"] == {"current": 2, "previous": None, "change": None}
+
+
+# -- group order --------------------------------------------------------------------------------------------------
+
+def test_severities_keep_their_order_and_other_groups_go_largest_first():
+    labels = pd.Series(["SEV3", "SEV10", "(none)", "SEV1", "SEV3", "SEV2", "SEV3"])
+    assert analytics.group_order(labels, "severity") == ["SEV1", "SEV2", "SEV3", "SEV10", "(none)"]
+    services = pd.Series(["db", "api", "api", "web", "db", "cache"])
+    assert analytics.group_order(services, "service") == ["api", "db", "cache", "web"]  # 2, 2, 1, 1: ties by name
+    weighted = analytics.group_order(pd.Series(["a", "b", "a"]), "service", weights=pd.Series([1, 5, 1]))
+    assert weighted == ["b", "a"]
+    frame = analytics.incidents_frame([resolved_after(i, datetime(2024, 1, 1, tzinfo=UTC), 10 * (i + 1),
+                                                      severity=severity)
+                                       for i, severity in enumerate(["SEV4", "SEV2", "SEV4", "SEV1", "SEV4"])])
+    assert analytics.mttr(frame, "severity")["severity"].tolist() == ["SEV1", "SEV2", "SEV4"]  # not 3, 1, 1
 
 
 # -- spikes -------------------------------------------------------------------------------------------------------
@@ -278,6 +343,20 @@ def test_top_entities_from_the_entity_index():
     assert counts["hdfc"] == 2 and counts["razorpay"] == 1
 
 
+def test_entity_names_are_shown_as_the_incidents_write_them():
+    """Issue #11: the entity chart said ``refunds_api`` (the index's normalised name) next to the ``refunds-api``
+    service; names the incidents never spell out read with hyphens too."""
+    from sherlock.search.entities import EntityIndex
+    incidents = [make(1, date(2024, 1, 2), title="Refund webhooks delayed", service="refunds-api",
+                      extra={"bank": "Yes Bank"}),
+                 make(2, date(2024, 1, 9), title="Yes Bank and IDFC First netbanking down", service="refunds-api")]
+    frame = analytics.incidents_frame(incidents)
+    assert analytics.entity_spellings(frame) == {"refunds_api": "refunds-api", "yes_bank": "Yes Bank"}
+    top = analytics.top_entities(frame, "M", entity_index=EntityIndex().fit(incidents))
+    counts = top.groupby("entity")["count"].sum().to_dict()
+    assert counts == {"refunds-api": 2, "Yes Bank": 2, "idfc-first": 1}
+
+
 # -- the report ---------------------------------------------------------------------------------------------------
 
 def test_report_is_json_and_periods_are_iso(mttr_frame):
@@ -285,8 +364,11 @@ def test_report_is_json_and_periods_are_iso(mttr_frame):
     json.dumps(report)  # plain JSON types only
     assert [v["period"] for v in report["volume"]] == ["2024-01", "2024-02"]
     assert report["mttr_minutes"] == {"median": 40.0, "p90": 108.0, "mean": 54.3, "resolved": 7, "unresolved": 2}
-    assert report["change"]["current"] == {"from": "2024-02-01", "to": "2024-02-10"}
-    assert report["change"]["previous"] == {"from": "2024-01-01", "to": "2024-01-31"}
+    # February's data end on the 10th: January, the latest complete month, against December (nothing recorded yet)
+    assert report["change"]["current"] == {"from": "2024-01-01", "to": "2024-01-31"}
+    assert report["change"]["previous"] == {"from": "2023-12-01", "to": "2023-12-31"}
+    assert report["change"]["partial"] == {"from": "2024-02-01", "to": "2024-02-10", "days": 10, "period_days": 29}
+    assert report["change"]["metrics"]["count"] == {"current": 7, "previous": None, "change": None}
     assert {g["group"] for g in report["by_group"]} == {"api", "db"}
     weekly = patterns_report(mttr_frame, freq="W", since=date(2024, 2, 1))
     assert weekly["volume"] == [{"period": "2024-02-05", "count": 2}] and weekly["incidents"] == 2

@@ -23,3 +23,29 @@ def with_feedback(juspay_workspace):
         if query not in known:
             store.record(query, [], None, right_id)
     store.close()
+
+
+@pytest.fixture
+def settings_file(juspay_workspace):
+    """The shared workspace's ``sherlock.toml``, for a test that writes it: put back as it was afterwards (or removed
+    when there was none), and the app's cached settings renewed."""
+    from ui import resources
+    path = juspay_workspace.settings.home / "sherlock.toml"
+    before = path.read_bytes() if path.exists() else None
+    yield path
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(before)
+    resources.reload_settings()
+
+
+@pytest.fixture
+def fresh_caches():
+    """Streamlit's caches live as long as the process: each test opens its own workspace and leaves none behind."""
+    import streamlit as st
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -27,7 +27,8 @@ def test_app_shell_and_overview(app_home):
 def test_quick_search_answers_and_abstains(app_home):
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     app.text_input[0].set_value("IRCTC webhook delivery failing").run()
-    assert not app.exception and app.text[0].value.startswith("JSP-1017")
+    hits = [markdown.value for markdown in app.markdown if markdown.value.startswith("**")]  # **id** · title
+    assert not app.exception and hits[0].startswith(r"**JSP\-1017**")
     app.text_input[0].set_value("what is the capital of Australia").run()
     assert app.warning and "no matching past incident" in app.warning[0].value
 

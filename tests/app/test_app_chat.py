@@ -55,3 +55,24 @@ def test_feedback_is_saved_with_the_query_and_shown_ids(chat, juspay_workspace):
     record = store.records()[-1]
     assert record.query == "refund failed insufficient funds 2C2P" and record.right_id == "JSP-1018"
     assert "JSP-1018" in record.shown_ids
+
+
+def test_the_answer_is_a_short_list_whose_citations_link_to_their_cards(chat, juspay_workspace):
+    text = ask(chat, "IRCTC webhook delivery failing")
+    answer = next(block.value for block in chat.markdown if block.value.startswith("Most likely"))
+    assert "\n- Cause\\: " in answer or "\n- What happened\\: " in answer
+    assert "](#incident-jsp-1017)" in answer  # the citation is a link to the card's anchor
+    assert '<span id="incident-jsp-1017"></span>' in text  # and the card carries it
+    incident = juspay_workspace.store.get("JSP-1017")
+    card = next(e for e in chat.expander if "JSP-1017" in e.label.replace("\\", ""))
+    caption = " ".join(c.value for c in card.caption)
+    assert incident.resolved_by == ["engineer17@example.com", "engineer18@example.com"]  # a list, read as people
+    assert "resolved by engineer17@example.com, engineer18@example.com" in caption.replace("\\", "")
+
+
+def test_examples_come_from_the_workspace(chat, juspay_workspace):
+    ticket, _ = juspay_workspace.store.examples()
+    assert juspay_workspace.store.get(ticket) is not None
+    hint = " ".join(block.value for block in chat.info)
+    assert ticket.replace("-", "\\-") in hint and "JSP\\-1052" not in hint.replace(ticket.replace("-", "\\-"), "")
+    assert chat.chat_input[0].placeholder.endswith(f", or {ticket}")

@@ -74,7 +74,8 @@ def test_an_unreadable_store_is_an_error_not_a_traceback(page, settings, tmp_pat
     assert "cannot be read" in text_of(app.error) and "No offline A/B" in text_of(app.info)
 
 
-def test_a_logged_ab_shows_its_numbers(page, logged, juspay_queries):
+def test_a_logged_ab_shows_its_numbers(page, logged, settings, juspay_queries):
+    from mlflow.tracking import MlflowClient
     app = page.run()
     assert not app.exception and not app.error
     runs, table = app.dataframe[0].value, app.dataframe[1].value
@@ -83,6 +84,14 @@ def test_a_logged_ab_shows_its_numbers(page, logged, juspay_queries):
     assert runs["B − A"].iloc[0] == pytest.approx(ndcg["diff"])
     assert runs["Holm p"].iloc[0] == pytest.approx(ndcg["p_holm"])
     assert runs["W/T/L (primary)"].iloc[0] == "{}/{}/{}".format(*logged.outcome())
+    # each arm with the weights, fusion and norm it ranked with, in the table and above the comparison
+    assert runs["A setting"].iloc[0] == "weights=0.6,0.3,0.1, fusion=wsum, norm=minmax"
+    assert runs["B setting"].iloc[0] == "weights=1,1,1, fusion=rrf, norm=minmax"
+    assert any("A = baseline (weights=0.6,0.3,0.1, fusion=wsum, norm=minmax) · B = rrf (weights=1,1,1, fusion=rrf, "
+               "norm=minmax)" in text_of([m]).replace("*", "") for m in app.markdown)
+    # and the link that opens MLflow's UI on the runs, not on its GenAI traces
+    experiment = MlflowClient(tracking_uri=settings.tracking_uri).get_experiment_by_name("sherlock-ab").experiment_id
+    assert f"/#/experiments/{experiment}/runs?workflowType=machine_learning" in text_of(app.caption)
     # the default pick is the newest A/B's arms, compared again from their logged per-query scores
     assert list(table["metric"]) == logged.metrics
     for row in table.itertuples(index=False):
@@ -92,7 +101,8 @@ def test_a_logged_ab_shows_its_numbers(page, logged, juspay_queries):
         assert list(row[5:9]) == pytest.approx([entry[k] for k in ("p_paired_t", "p_wilcoxon", "p_permutation",
                                                                       "p_welch")])
         assert (row[9], row[10]) == pytest.approx((entry["cohens_d"], entry["p_holm"]))
-        assert row.significant == ("✓ significant (Holm)" if entry["significant"] else "–")
+        better = "B" if entry["diff"] > 0 else "A"
+        assert row.significant == (f"✓ {better} better (p={entry['p_holm']:.2g})" if entry["significant"] else "–")
     wins, ties, losses = logged.outcome()
     assert [tile.value for tile in app.metric] == [f"{wins:,}", f"{ties:,}", f"{losses:,}"]
     charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
@@ -125,6 +135,9 @@ def test_a_new_ab_from_the_form_is_logged(page, settings, with_feedback):
     app = page.run()
     app.radio(key="query_set_source").set_value("Chat feedback").run()
     assert [s.value for s in app.selectbox if s.label.startswith("Arm")] == ["workspace", "rrf"]
+    # the workspace arm says what it ranks with, not just "the workspace's settings"
+    assert "the workspace's settings: weights=0.6,0.3,0.1, fusion=wsum, norm=minmax" in [
+        c.value.replace("\\", "") for c in app.caption]
     app.number_input[0].set_value(1000)
     button(app, "Run A/B").click().run()
     assert not app.exception and not app.error, (app.exception, app.error)
@@ -200,6 +213,9 @@ def test_the_online_experiment_is_analysed_and_logged(page, settings, tmp_path, 
     assert not app.exception and app.success and "sherlock-ab-online" in app.success[0].value
     client = MlflowClient(tracking_uri=settings.tracking_uri)
     assert client.search_runs([client.get_experiment_by_name("sherlock-ab-online").experiment_id])
+    # set by the environment, which the settings file cannot override: no Stop button, a caption saying why
+    assert not any(b.label == "Stop the experiment" for b in app.button)
+    assert "SHERLOCK_ONLINE_EXPERIMENT" in text_of(app.caption)
 
 
 def test_a_broken_online_experiment_is_an_error(page, tmp_path, monkeypatch):
@@ -211,3 +227,40 @@ def test_a_broken_online_experiment_is_an_error(page, tmp_path, monkeypatch):
     app = page.run()
     assert not app.exception
     assert "holdout" in text_of(app.error) and "t-online.toml:3" in text_of(app.error)
+
+
+def test_an_online_experiment_starts_and_stops_from_the_page(settings_file, page, settings, tmp_path, monkeypatch):
+    """No TOML edit, no restart: the page writes ``online_experiment`` to the workspace's sherlock.toml (its other
+    lines as they were), and the app's cached settings are renewed, so chat serves the experiment next."""
+    from ui import resources
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "rrf.toml").write_bytes((EXPERIMENTS / "rrf.toml").read_bytes())
+    name = f"t-{tmp_path.name}"
+    (folder / f"{name}.toml").write_text('[online]\nholdout = 0.2\n[online.variants]\ncontrol = "workspace"\n'
+                                         'rrf = "rrf.toml"\n', encoding="utf-8")
+    monkeypatch.setenv("SHERLOCK_EXPERIMENTS_DIR", str(folder))
+    monkeypatch.delenv("SHERLOCK_ONLINE_EXPERIMENT", raising=False)
+    mine = "# kept as written\nentity_multiplier = 1.15  # the default\n"
+    settings_file.write_text(mine, encoding="utf-8")
+    resources.reload_settings()
+    app = page.run()
+    assert not app.exception and "No online experiment is running" in text_of(app.info)
+    assert app.selectbox(key="online-start-name").value == name
+    preview = text_of(app.caption)
+    assert "holdout 20%" in preview and "control 40% (control): weights=0.6,0.3,0.1, fusion=wsum, norm=minmax" in \
+        preview and "rrf 40%: weights=1,1,1, fusion=rrf, norm=minmax" in preview
+    button(app, "Start the experiment").click().run()
+    assert not app.exception and not app.error, (app.exception, app.error)
+    assert settings_file.read_text(encoding="utf-8") == mine + f'online_experiment = "{name}"\n'
+    assert resources.searcher().settings.online_experiment == name  # the cached settings were renewed
+    assert "Started" in text_of(app.success) and "No online experiment" not in text_of(app.info)
+    arms = next(frame.value for frame in app.dataframe if "helpful rate" in frame.value.columns)
+    assert list(arms["arm"]) == ["control", "rrf", "holdout"]
+    assert arms["serves"].iloc[2] == ("the workspace's settings: weights=0.6,0.3,0.1, fusion=wsum, norm=minmax "
+                                      "(kept out of the comparison)")
+    button(app, "Stop the experiment").click().run()
+    assert not app.exception and "Stopped" in text_of(app.success)
+    assert settings_file.read_text(encoding="utf-8") == mine
+    assert resources.searcher().settings.online_experiment is None
+    assert "No online experiment is running" in text_of(app.info)

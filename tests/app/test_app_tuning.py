@@ -30,6 +30,10 @@ def test_the_demo_set_is_refused_on_a_workspace_without_the_demo_corpus(page):
     assert run.disabled
 
 
+def tile(app: AppTest, label: str) -> str:
+    return next(metric.value for metric in app.metric if metric.label == label)
+
+
 def run_tuning(app: AppTest) -> AppTest:
     next(button for button in app.button if button.label == "Run tuning").click().run()
     assert not app.exception, app.exception
@@ -72,25 +76,42 @@ def test_tuning_on_the_feedback_set(page, with_feedback, juspay_workspace):
     assert (settings_file.read_bytes() if settings_file.exists() else None) == before  # nothing applied
 
 
-def test_apply_writes_the_tuned_setting_and_search_reloads_it(page, with_feedback, juspay_workspace):
+def tuned_on_upload(page: AppTest, queries: dict, qrels: dict) -> AppTest:
+    """Tuned on the original SherlockAI's labelled cases, uploaded as a labelled JSONL (on the five feedback queries
+    every setting scores 1.0, so an applied setting could not show)."""
+    app = page.run()
+    app.radio[0].set_value("Upload").run()
+    text = "".join(json.dumps({"id": qid, "query": query, "relevant": qrels[qid]}) + "\n"
+                   for qid, query in queries.items())
+    app.file_uploader[0].set_value([("labelled.jsonl", text.encode(), "application/octet-stream")]).run()
+    app.number_input[0].set_value(2)
+    return run_tuning(app)
+
+
+def test_apply_writes_the_tuned_setting_and_search_reloads_it(settings_file, page, juspay_workspace, juspay_queries,
+                                                               juspay_qrels):
     from sherlock.config import read_settings_file
     from ui import resources
     home = juspay_workspace.settings.home
-    settings_file = home / "sherlock.toml"
-    before = settings_file.read_bytes() if settings_file.exists() else None
-    try:
-        app = tuned_on_feedback(page)
-        result = app.session_state["tuning"]["result"]
-        stale = resources.searcher()
-        next(button for button in app.button if button.label == "Apply these weights").click().run()
-        assert not app.exception and app.success and "sherlock.toml" in app.success[0].value
-        assert read_settings_file(home) | {"weights": list(result.weights), "fusion": result.fusion,
-                                           "norm": result.norm} == read_settings_file(home)
-        assert resources.searcher() is not stale
-        assert resources.searcher().settings.weights == tuple(result.weights)
-    finally:  # the workspace is shared by other tests: put its settings back and drop the cached copies
-        if before is None:
-            settings_file.unlink(missing_ok=True)
-        else:
-            settings_file.write_bytes(before)
-        resources.reload_settings()
+    settings_file.write_text("weights = [0.0, 0.0, 1.0]\n")  # TF-IDF alone: a current setting tuning improves on
+    resources.reload_settings()
+    app = tuned_on_upload(page, juspay_queries, juspay_qrels)
+    result = app.session_state["tuning"]["result"]
+    assert app.session_state["tuning"]["current"] == ((0.0, 0.0, 1.0), "wsum", "minmax")
+    assert tile(app, "Current setting") == f"{result.current_score:.3f}" != f"{result.score:.3f}"
+    stale = resources.searcher()
+    next(button for button in app.button if button.label == "Apply these weights").click().run()
+    assert not app.exception and app.success and "sherlock.toml" in app.success[0].value
+    # the current setting is now the tuned one, and its tile, mark and per-query scores say so at once
+    assert tile(app, "Current setting") == f"{result.score:.3f}"
+    applied = app.session_state["tuning"]
+    assert applied["current"] == (tuple(result.weights), result.fusion, result.norm)
+    assert (applied["result"].per_query["current"] == result.per_query["best"]).all()
+    assert (applied["result"].per_query["delta"] == 0).all()
+    current = [trace for spec in charts(app) for trace in spec["data"]
+               if trace.get("name", "").startswith("current")]
+    assert [(current[0]["a"][0], current[0]["b"][0], current[0]["c"][0])] == [tuple(result.weights)]
+    assert read_settings_file(home) | {"weights": list(result.weights), "fusion": result.fusion,
+                                       "norm": result.norm} == read_settings_file(home)
+    assert resources.searcher() is not stale
+    assert resources.searcher().settings.weights == tuple(result.weights)

@@ -1,7 +1,8 @@
 """The real app in a real browser: ``streamlit run app.py`` on the original SherlockAI incidents, driven by headless
 Chromium through Playwright. Every page opens without an exception, a deep link that is a fresh server's first request
-gets the app's navigation and layout, the chat cites JSP-1017 for the IRCTC webhook question and says honestly that
-nothing matches an off-topic one.
+gets the app's navigation and layout, the chat cites JSP-1017 for the IRCTC webhook question, lists the other causes
+of OOMKilled pods after a deploy, and says honestly that nothing matches an off-topic one. The home holds the original
+SherlockAI incidents and every fourth demo incident.
 
 Chromium is Debian's ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs it), never Playwright's
 own browser download, which cannot reach its CDN from CI. Each page is also saved as a full-page screenshot; with
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from sherlock.config import DEMO_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -56,6 +59,7 @@ PAGE_HEIGHT = """() => {
     const sidebar = document.querySelector('[data-testid="stSidebarContent"]');
     return Math.max(scroller ? scroller.scrollHeight : 0, sidebar ? sidebar.scrollHeight : 0);
 }"""
+DEMO_SLICE = 500  # demo incidents beside the original 77
 TIMEOUT_MS = 90_000  # the first page of a fresh server opens the workspace and loads the ONNX model (2 slow cores)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -72,15 +76,19 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="module")
 def juspay_home(tmp_path_factory, models_seed, juspay_issues) -> Path:
-    """A workspace holding the original SherlockAI incidents, written by a separate process that exits (so the
-    embedded Chroma store is flushed and closed before the app opens it)."""
+    """A workspace holding the original SherlockAI incidents and every fourth demo incident (:data:`DEMO_SLICE`: the
+    demo's services, severities and resolution times give the pattern pages something to show), written by a
+    separate process that exits (so the embedded Chroma store is flushed and closed before the app opens it)."""
     home = tmp_path_factory.mktemp("browser-home")
     shutil.copytree(models_seed, home / "models", copy_function=os.link)
+    demo = home / "demo-slice.jsonl"
+    lines = (DEMO_DIR / "incidents.jsonl").read_text(encoding="utf-8").splitlines()
+    demo.write_text("\n".join(lines[::4][:DEMO_SLICE]) + "\n", encoding="utf-8")
     script = ("import sys; from sherlock.config import load_settings; "
               "from sherlock.storage.workspace import Workspace; "
-              "Workspace(load_settings(home=sys.argv[1], demo=False)).ingest([sys.argv[2]])")
-    subprocess.run([sys.executable, "-c", script, str(home), str(juspay_issues)], cwd=ROOT, check=True,
-                   timeout=300)
+              "Workspace(load_settings(home=sys.argv[1], demo=False)).ingest(sys.argv[2:])")
+    subprocess.run([sys.executable, "-c", script, str(home), str(juspay_issues), str(demo)], cwd=ROOT, check=True,
+                   timeout=600)
     return home
 
 
@@ -138,9 +146,14 @@ def streamlit_server(start_server):
 
 @pytest.fixture(scope="module")
 def app_url(juspay_home, ab_runs, streamlit_server, tmp_path_factory) -> Iterator[str]:
-    """The app over ``juspay_home``, one server for the module's tests."""
-    with streamlit_server(juspay_home, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+    """The app over ``juspay_home``, one server for the module's tests; its log holds no warning once they are done
+    (a deprecated Streamlit argument, for one, is logged there on every use)."""
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with streamlit_server(juspay_home, log) as url:
         yield url
+    warnings = [line for line in log.read_text(errors="replace").splitlines()
+                if "deprecat" in line.lower() or "warning" in line.lower()]
+    assert not warnings, "\n".join(warnings[:20])
 
 
 @pytest.fixture
@@ -273,12 +286,36 @@ def test_every_page_opens_without_an_exception(page, app_url, screenshots, name,
         pytest.fail(f"sidebar navigation lacks the page titles: {page.get_by_test_id('stSidebarNav').inner_text()}")
     if name == "overview":
         metrics = " ".join(page.get_by_test_id("stMetric").all_inner_texts())
-        assert "77" in metrics, metrics  # the original SherlockAI's 77 incidents
+        assert f"{77 + DEMO_SLICE}" in metrics, metrics  # the original SherlockAI's 77 incidents and the demo slice
     if name == "experiments":  # the newest A/B's arms are compared: win/tie/loss tiles and both charts are drawn
         assert "B better (dense-only)" in " ".join(page.get_by_test_id("stMetric").all_inner_texts())
         assert page.locator(".js-plotly-plot").count() >= 2
+    if name == "tuning":  # tune on the demo labelled set (its incidents are in the browser home): the results drawn
+        page.get_by_role("button", name="Run tuning").click()
+        page.get_by_text("Apply these weights").first.wait_for(timeout=TIMEOUT_MS * 2)
+        wait_until_idle(page)
+        assert_no_exception(page)
+        assert page.locator(".js-plotly-plot").count() >= 2
     if name != "chat":  # the chat page is shot after its answers, below
         assert save_screenshot(page, name, screenshots).stat().st_size > 10_000
+        shoot_every_tab(page, name, screenshots)
+
+
+def shoot_every_tab(page, name: str, folder: Path) -> None:  # noqa: ANN001
+    """Open each tab of the page in turn and save it as ``<page>-<tab>.png`` (the first tab is the page's shot)."""
+    tabs = page.get_by_role("tab")
+    labels = [label.strip() for label in tabs.all_inner_texts()]
+    for number, label in enumerate(labels):
+        if number == 0:
+            continue
+        tabs.nth(number).click()
+        wait_until_idle(page)
+        assert_no_exception(page)
+        slug = "-".join("".join(c if c.isalnum() else " " for c in label.lower()).split())
+        assert save_screenshot(page, f"{name}-{slug}", folder).stat().st_size > 10_000
+    if labels:
+        tabs.nth(0).click()
+        wait_until_idle(page)
 
 
 def test_the_sidebar_navigation_opens_a_page(page, app_url):
@@ -292,8 +329,23 @@ def test_the_sidebar_navigation_opens_a_page(page, app_url):
 
 def test_chat_cites_the_incident_and_admits_a_no_match(page, app_url, screenshots):
     open_page(page, f"{app_url}/chat", "Chat search")
-    answer = ask(page, "IRCTC webhook delivery failing").get_by_test_id("stMarkdownContainer").first.inner_text()
+    message = ask(page, "IRCTC webhook delivery failing")
+    answer = message.get_by_test_id("stMarkdownContainer").first.inner_text()
     assert "JSP-1017" in answer, answer  # visible text: the markdown escapes (JSP\-1017) are not shown
+    lines = [line.strip() for line in answer.splitlines() if line.strip()]
+    assert lines[0].startswith("Most likely: JSP-1017") and any(line.startswith("Fix: ") for line in lines), lines
+    # each citation links to its incident's card, which carries that anchor
+    link = message.locator('a[href="#incident-jsp-1017"]').first
+    assert link.inner_text() == "[JSP-1017]"
+    assert page.locator("#incident-jsp-1017").count() == 1
+    link.click()
+    wait_until_idle(page)
+    assert_no_exception(page)
+
+    # a demo question with several causes on record: the most likely one first, then the others, each once
+    answer = ask(page, "pods OOMKilled after deploy").get_by_test_id("stMarkdownContainer").first.inner_text()
+    lines = [line.strip() for line in answer.splitlines() if line.strip()]
+    assert lines[0].startswith("Most likely: INC-") and any(line.startswith("Also seen") for line in lines), lines
 
     answer = ask(page, "what is the capital of Australia").get_by_test_id("stMarkdownContainer").first.inner_text()
     assert "No matching past incident" in answer, answer

@@ -101,3 +101,117 @@ def test_every_command_is_documented_in_the_readme():
     assert set(subcommands) == set(COMMANDS)
     for name in COMMANDS:
         assert f"sherlock {name}" in readme, f"README does not document `sherlock {name}`"
+
+
+# -- issue #11: filters that match nothing, settings errors, exact ids, stats ----------------------------------------
+
+WEIGHTS_HELP = "three comma-separated non-negative numbers for dense,bm25,tfidf, e.g. 0.6,0.3,0.1"
+
+
+@pytest.fixture
+def juspay_home(juspay_workspace, monkeypatch):
+    """The session's workspace of the original incidents, read only; no Gemini key, no demo."""
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "SHERLOCK_GEMINI_API_KEY", "SHERLOCK_ANSWER_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHERLOCK_DEMO", "false")
+    return str(juspay_workspace.settings.home)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--weights", "1,2"], f"sherlock search: error: weights: got '1,2'; give {WEIGHTS_HELP}"),
+    (["--weights", "0.6,0.3,x"], f"sherlock search: error: weights: got '0.6,0.3,x'; give {WEIGHTS_HELP}"),
+    (["--weights=-1,1,1"], "sherlock search: error: weights must be finite and >= 0, got (-1.0, 1.0, 1.0); "
+                              f"give {WEIGHTS_HELP}"),
+    (["--fusion", "borda"], "sherlock search: error: fusion: unknown fusion method 'borda'; choose one of: combmnz, "
+                            "dbsf, rrf, wsum"),
+    (["--norm", "min-max"], "sherlock search: error: norm: unknown normalisation 'min-max'; choose one of: dbsf, "
+                            "minmax, none, rank, zscore"),
+])
+def test_bad_settings_flags_say_what_is_valid_in_one_line(juspay_home, cli, argv, message):
+    code, out, err = cli("--home", juspay_home, "search", "refund failed", *argv)
+    assert code == 2 and out == "" and err == message + "\n"
+
+
+def test_bad_settings_from_the_environment_name_the_variable(juspay_home, cli, monkeypatch):
+    monkeypatch.setenv("SHERLOCK_WEIGHTS", "1,2")
+    code, _, err = cli("--home", juspay_home, "stats")
+    assert code == 2 and err == f"sherlock stats: error: SHERLOCK_WEIGHTS: weights: got '1,2'; give {WEIGHTS_HELP}\n"
+    monkeypatch.setenv("SHERLOCK_WEIGHTS", "0.5,0.4,0.1")  # the README's form works
+    assert cli.json("--home", juspay_home, "stats", "--json")["fusion"]["weights"] == [0.5, 0.4, 0.1]
+
+
+@pytest.mark.parametrize("command", [["search", "refund failed"], ["ask", "refund failed"]])
+@pytest.mark.parametrize("k", ["0", "-2", "ten"])
+def test_k_must_be_a_positive_number(juspay_home, capsys, command, k):
+    from sherlock.cli import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["--home", juspay_home, *command, "-k", k])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument -k: {k!r} is not a positive whole number" in err
+    assert "Traceback" not in err
+
+
+def test_search_text_for_exact_ids(juspay_home, cli):
+    code, out, _ = cli("--home", juspay_home, "search", "INC-99999")
+    assert code == 0 and out == "[exact_id] not found: no incident INC-99999 in this workspace\n"
+    code, out, _ = cli("--home", juspay_home, "search", "JSP-1052", "-k", "3")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("[exact_id] found JSP-1052, ")
+    assert lines[1] == ("  JSP-1052  Pinelabs Online Gateway RSA Decryption Failure - MessageNotRecognized Error"
+                        "  (exact id)")
+    assert lines[2] == "Related (similar to JSP-1052; fused search scores):" and len(lines) == 5
+    assert all(re.fullmatch(r"  \d\. JSP-\d+  .+  score=\d+\.\d{3}", line) for line in lines[3:])
+    assert "confidence" not in out and "score=1.000" not in out
+
+
+def test_a_filter_matching_nothing_says_so_and_suggests(juspay_home, cli):
+    code, out, _ = cli("--home", juspay_home, "search", "why do refunds fail?", "--filter", "tag=Refnds")
+    assert code == 0 and out.splitlines()[1:] == [
+        "No incident matches the filters tag=Refnds: no tag Refnds (did you mean Refunds, Redis, Refund-API?)."]
+    data = cli.json("--home", juspay_home, "search", "why do refunds fail?", "--filter", "tag=Refnds", "--json")
+    assert data["abstained"] is True and data["results"] == [] and data["confidence"] == 0.0
+    assert data["reason"].startswith("no incident matches the filters tag=Refnds: no tag Refnds (did you mean")
+    assert data["filter_suggestions"] == {"tag": ["Refunds", "Redis", "Refund-API"]}
+    code, out, _ = cli("--home", juspay_home, "ask", "why do refunds fail?", "--filter", "tag=Refnds")
+    assert code == 0 and out.splitlines() == [
+        "No matching past incident.",
+        "No incident matches the filters tag=Refnds: no tag Refnds (did you mean Refunds, Redis, Refund-API?)."]
+    data = cli.json("--home", juspay_home, "ask", "why do refunds fail?", "--filter", "tag=Refnds", "--json")
+    assert data["abstained"] is True and data["reason"].startswith("no incident matches the filters tag=Refnds")
+    assert data["filter_suggestions"] == {"tag": ["Refunds", "Redis", "Refund-API"]}
+
+
+def test_the_readme_tag_filter_answers(juspay_home, cli):
+    # README: sherlock ask "why do refunds fail?" -k 5 --filter tag=Refund --json (the incidents say "Refunds")
+    data = cli.json("--home", juspay_home, "ask", "why do refunds fail?", "-k", "5", "--filter", "tag=Refund",
+                    "--json")
+    assert data["abstained"] is False and data["citations"] and data["reason"] is None
+    tags = [{tag.lower() for tag in hit_tags(juspay_home, hit["id"])} for hit in data["results"]]
+    assert all(t & {"refund", "refunds"} for t in tags) and any("refunds" in t for t in tags)
+
+
+def hit_tags(home: str, incident_id: str) -> list[str]:
+    from sherlock.config import load_settings
+    from sherlock.storage.store import Store
+    store = Store(load_settings(home=home).store_path)
+    try:
+        return store.get(incident_id).tags
+    finally:
+        store.close()
+
+
+def test_stats_text_is_a_readable_table(home, cli):
+    code, out, _ = cli("--home", home, "stats")
+    lines = out.splitlines()
+    assert code == 0 and "{" not in out and "'" not in out
+    assert lines[:5] == [
+        f"workspace  {home}",
+        "incidents  77 (created 2024-03-12 … 2025-09-16), store revision 1",
+        "vectors    77 (all-MiniLM-L6-v2), indexes in sync",
+        "fusion     wsum over minmax scores, weights dense 0.6, bm25 0.3, tfidf 0.1",
+        f"MLflow     sqlite:///{home}/mlflow.db"]
+    assert lines[5:] == ["", "service  incidents", "-------  ---------", "(none)   77",
+                         "", "severity  incidents", "--------  ---------", "(none)    65", "high      5",
+                         "medium    4", "critical  3",
+                         "", "category        incidents", "--------------  ---------", "(none)          76",
+                         "infrastructure  1"]

@@ -16,20 +16,24 @@ from sherlock.evaluation.offline_ab_mlflow import arm_scores, list_runs
 
 FAST = ["--resamples", "2000"]
 STAT_KEYS = {"a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "cohens_d", "p_holm",
-             "significant", "wins", "ties", "losses"}
+             "significant", "better", "wins", "ties", "losses"}
 
 
 def test_json_contract_and_the_mlflow_runs(juspay_home, query_files, cli, juspay_queries):
     data = cli.json("--home", juspay_home, "ab", "workspace", "experiments/rrf.toml",
                     "--queries", query_files["queries"], "--qrels", query_files["beir"], "--json", *FAST)
-    assert set(data) == {"metrics", "wins", "ties", "losses", "primary", "variants", "queries", "params", "seconds",
-                         "mlflow_run_ids"}
+    assert set(data) == {"metrics", "wins", "ties", "losses", "primary", "variants", "arms", "queries", "params",
+                         "seconds", "mlflow_run_ids"}
     assert list(data["metrics"]) == ["ndcg@10", "mrr@10", "recall@10"] and data["primary"] == "ndcg@10"
     for entry in data["metrics"].values():
         assert set(entry) == STAT_KEYS and len(entry["ci95"]) == 2
         assert entry["diff"] == pytest.approx(entry["b"] - entry["a"])
         assert all(0.0 <= entry[k] <= 1.0 for k in ("p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "p_holm"))
     assert data["variants"] == {"a": "workspace", "b": "rrf"} and data["queries"] == len(juspay_queries)
+    assert data["arms"]["a"] == {"variant": "workspace", "weights": [0.6, 0.3, 0.1], "fusion": "wsum",
+                                 "norm": "minmax"}
+    for entry in data["metrics"].values():  # which arm a significant difference favours
+        assert entry["better"] == (None if not entry["significant"] else "b" if entry["diff"] > 0 else "a")
     assert data["wins"] + data["ties"] + data["losses"] == len(juspay_queries)
     assert data["params"]["resamples"] == 2000 and data["params"]["query_set"] == "queries.jsonl+test.tsv"
     assert set(data["mlflow_run_ids"]) == {"parent", "a", "b"} and data["seconds"]["mlflow"] > 0
@@ -66,6 +70,31 @@ def test_the_table_names_both_variants_and_every_statistic(juspay_home, query_fi
     assert not any(line.startswith("recall@10 ") for line in table)
     parent = list_runs(load_settings(home=juspay_home)).query("kind == 'ab-offline'")["run_id"].iloc[0]
     assert f"parent run {parent}" in out
+    experiment = list_runs(load_settings(home=juspay_home))["experiment_id"].iloc[0]
+    # MLflow's UI opens on GenAI traces: the link to the runs says which view
+    assert f"runs: http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning" in out
+
+
+def test_after_tuning_the_workspace_arm_says_what_it_ranked_with(juspay_home, query_files, cli):
+    """``workspace`` is whatever the workspace's sherlock.toml says now: text, JSON and MLflow name it."""
+    settings_file = juspay_home / "sherlock.toml"
+    settings_file.write_text('weights = [0.2, 0.7, 0.1]\nnorm = "zscore"\n')
+    try:
+        code, out, _ = cli("--home", juspay_home, "ab", "workspace", "rrf", "--queries", query_files["labelled"],
+                           "--metrics", "ndcg@10", *FAST)
+        data = cli.json("--home", juspay_home, "ab", "workspace", "rrf", "--queries", query_files["labelled"],
+                        "--metrics", "ndcg@10", "--json", *FAST)
+    finally:
+        settings_file.unlink()
+    assert code == 0
+    assert "A = workspace: weights=0.2,0.7,0.1, fusion=wsum, norm=zscore" in out
+    assert "B = rrf: weights=1,1,1, fusion=rrf, norm=zscore, rrf_k=60" in out
+    assert data["arms"] == {"a": {"variant": "workspace", "weights": [0.2, 0.7, 0.1], "fusion": "wsum",
+                                  "norm": "zscore"},
+                            "b": {"variant": "rrf", "weights": [1.0, 1.0, 1.0], "fusion": "rrf", "norm": "zscore"}}
+    from sherlock.evaluation.offline_ab_mlflow import run_params
+    parent = run_params(load_settings(home=juspay_home), data["mlflow_run_ids"]["parent"])
+    assert (parent["a.weights"], parent["a.norm"], parent["b.fusion"]) == ("0.2,0.7,0.1", "zscore", "rrf")
 
 
 def test_an_mlflow_failure_warns_and_the_comparison_still_comes_out(juspay_home, query_files, tmp_path, cli,

@@ -55,6 +55,36 @@ def test_json_contract(demo_home, capsys):
     assert report["change"]["current"] == {"from": "2025-12-01", "to": "2025-12-31"}
 
 
+def test_weekly_change_compares_whole_weeks(demo_home, capsys):
+    """The demo corpus ends on Wednesday 2025-12-31: that 3-day week is left out, the two weeks before it compared."""
+    report = patterns(capsys, demo_home, "--freq", "W")
+    change, weeks = report["change"], {row["period"]: row["count"] for row in report["volume"]}
+    assert change["current"] == {"from": "2025-12-22", "to": "2025-12-28"}
+    assert change["previous"] == {"from": "2025-12-15", "to": "2025-12-21"}
+    assert change["partial"] == {"from": "2025-12-29", "to": "2025-12-31", "days": 3, "period_days": 7}
+    count = change["metrics"]["count"]
+    assert (count["current"], count["previous"]) == (weeks["2025-12-22"], weeks["2025-12-15"])  # the chart's bars
+    assert change["metrics"]["resolved"]["current"] <= count["current"]  # the n of the MTTR figures
+    assert patterns(capsys, demo_home)["change"]["partial"] is None  # December is complete
+
+
+def test_text_output_gives_every_change_a_unit_and_an_n(demo_home, capsys):
+    from sherlock.analytics.units import duration
+    report = patterns(capsys, demo_home, "--freq", "W")
+    assert main(["--home", str(demo_home), "patterns", "--freq", "W"]) == 0
+    out = capsys.readouterr().out
+    assert f"MTTR median {duration(report['mttr_minutes']['median'])}, p90 " in out  # 11.7 h, not 702 minutes
+    assert "the week of 2025-12-29 has 3 of its 7 days so far and is left out" in out
+    rows = {line.split("  ")[1]: line for line in out.splitlines() if line.startswith("  ") and " vs " in line
+            and "(" in line}
+    number = r"[+-]\d[\d,.]*"
+    assert re.search(rf"\({number} incidents, {number}%\)$", rows["incidents"])
+    for label in ("MTTR median", "MTTR p90"):
+        assert re.search(rf" \d[\d.]* (min|h|d) vs \d[\d.]* (min|h|d) \({number} (min|h|d); "
+                         rf"n = \d+ vs \d+ resolved\)$", rows[label]), rows[label]
+    assert re.search(rf"\d+\.\d% vs \d+\.\d% \({number} pts; n = \d+ vs \d+ incidents\)$", rows["repeat rate"])
+
+
 def test_the_injected_spikes_come_back_by_category(demo_home, capsys):
     report = patterns(capsys, demo_home, "--by", "category")
     weeks = {spike["period"] for spike in report["spikes"]}

@@ -92,7 +92,7 @@ def test_a_query_set_for_another_corpus_is_an_actionable_error(juspay_home, tmp_
 
 def test_the_demo_set_and_restrict_counts_what_is_left_out():
     demo = load_query_set(None, None, demo=True)
-    assert demo.name == "demo" and len(demo.queries) == 150 and set(demo.qrels) == set(demo.queries)
+    assert demo.name == "demo" and len(demo.queries) == 155 and set(demo.qrels) == set(demo.queries)
     query_set = QuerySet("set", {"a": "x", "b": "y", "c": "z"},
                          {"a": {"D1": 1, "D9": 2}, "b": {"D9": 1}, "c": {"D1": 0}, "d": {"D1": 1}})
     kept = restrict(query_set, {"D1", "D2"})

@@ -14,6 +14,7 @@ from sherlock.evaluation.offline_ab import (
     score_arms,
 )
 from sherlock.evaluation.variants import default_variant, parse_variant
+from sherlock.plots.experiments import significance
 from sherlock.search.searcher import Searcher
 
 VARIANTS = {
@@ -89,6 +90,8 @@ def test_an_a_a_comparison_is_never_significant(juspay_workspace, juspay_queries
         entry = result.stats[metric]
         assert entry["diff"] == 0 and entry["ci95"] == [0.0, 0.0] and not entry["significant"]
         assert all(entry[p] == 1.0 for p in ("p_paired_t", "p_wilcoxon", "p_permutation", "p_welch", "p_holm"))
+        assert result.better(metric) is None and result.as_dict()["metrics"][metric]["better"] is None
+        assert significance(entry) == "–"
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +121,33 @@ def test_a_large_loss_is_significant_and_seeded(juspay_workspace, five_relevant,
     assert (frame["recall@10 diff"] == frame["recall@10 b"] - frame["recall@10 a"]).all()
     contract = result.as_dict()
     assert set(contract["metrics"]["ndcg@10"]) >= {"a", "b", "diff", "ci95", "p_paired_t", "p_wilcoxon",
-                                                   "p_permutation", "p_welch", "cohens_d", "p_holm"}
+                                                   "p_permutation", "p_welch", "cohens_d", "p_holm", "better"}
+    # the significant loss is A's win, and says so
+    assert result.better("recall@10") == contract["metrics"]["recall@10"]["better"] == "a"
+    assert significance(recall) == f"✓ A better (p={recall['p_holm']:.2g})"
+    assert significance(recall, ("workspace", "top-1")) == f"✓ workspace better (p={recall['p_holm']:.2g})"
+    flipped = {**recall, "diff": -recall["diff"]}
+    assert significance(flipped).startswith("✓ B better (p=")
     assert {"wins", "ties", "losses", "mlflow_run_ids"} <= set(contract)
     assert result.params["query_set"] == "original" and len(result.params["query_set_hash"]) == 16
+
+
+def test_each_arm_is_recorded_with_the_weights_fusion_and_norm_it_ranked_with(juspay_workspace, juspay_queries,
+                                                                              juspay_qrels, monkeypatch):
+    """After the workspace's weights were tuned, ``workspace`` is no longer 0.6/0.3/0.1: the result says what it was,
+    and ranks with it."""
+    tuned = juspay_workspace.settings.model_copy(update={"weights": (0.2, 0.7, 0.1), "norm": "zscore"})
+    monkeypatch.setattr(juspay_workspace, "settings", tuned)
+    rrf = parse_variant(VARIANTS["rrf"], name="rrf")
+    result = run_offline(juspay_workspace, default_variant(), rrf, juspay_queries, juspay_qrels, resamples=500)
+    assert result.as_dict()["arms"] == {
+        "a": {"variant": "workspace", "weights": [0.2, 0.7, 0.1], "fusion": "wsum", "norm": "zscore"},
+        "b": {"variant": "rrf", "weights": [1.0, 1.0, 1.0], "fusion": "rrf", "norm": "zscore"}}
+    assert result.variants["a"].describe() == "weights=0.2,0.7,0.1, fusion=wsum, norm=zscore"
+    assert result.arm_params["a"]["search.weights"] == "0.2,0.7,0.1"
+    runs, _ = score_arms(juspay_workspace, {"a": default_variant()}, juspay_queries, ["ndcg@10"])
+    expected = per_query_scores(juspay_qrels, runs["a"], result.metrics, list(result.queries))
+    assert result.scores["a"].equals(expected)  # arm A ranked with the tuned weights
 
 
 def test_compare_scores_pairs_on_shared_queries_only(juspay_workspace, juspay_queries, juspay_qrels):

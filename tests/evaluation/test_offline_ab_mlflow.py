@@ -28,6 +28,7 @@ from sherlock.evaluation.offline_ab_mlflow import (
     list_runs,
     log_ab,
     run_params,
+    runs_url,
     variant_toml,
 )
 from sherlock.evaluation.variants import default_variant, load_variant, parse_variant
@@ -80,8 +81,16 @@ def test_parameters_are_the_resolved_configurations(result, logged):
         assert client.get_run(ids[arm]).data.params == result.arm_params[arm]
     assert client.get_run(ids["b"]).data.params["search.fusion"] == "rrf"
     assert client.get_run(ids["a"]).data.params["search.weights"] == "0.6,0.3,0.1"
-    expected = {**{k: str(v) for k, v in result.params.items()}, "variant_a": "workspace", "variant_b": "rrf"}
-    assert client.get_run(ids["parent"]).data.params == expected
+    # the parent names how each arm ranked, resolved: `workspace` is the workspace's 0.6/0.3/0.1 over minmax, and
+    # rrf.toml, which sets no norm, gets the workspace's
+    expected = {**{k: str(v) for k, v in result.params.items()}, "variant_a": "workspace", "variant_b": "rrf",
+                "a.weights": "0.6,0.3,0.1", "a.fusion": "wsum", "a.norm": "minmax",
+                "b.weights": "1,1,1", "b.fusion": "rrf", "b.norm": "minmax"}
+    parent = client.get_run(ids["parent"])
+    assert parent.data.params == expected
+    assert parent.data.tags["mlflow.note.content"] == ("A = workspace: weights=0.6,0.3,0.1, fusion=wsum, norm=minmax\n"
+                                                       "B = rrf: weights=1,1,1, fusion=rrf, norm=minmax")
+    assert client.get_run(ids["a"]).data.tags["mlflow.note.content"] == "weights=0.6,0.3,0.1, fusion=wsum, norm=minmax"
 
 
 def test_metrics_are_the_computed_statistics(result, logged, juspay_queries):
@@ -175,6 +184,14 @@ def test_list_runs_newest_first(result, tmp_path):
     arms = runs[runs["kind"] == "ab-arm"].set_index("run_id")
     assert len(parents) == 2 and len(arms) == 4 and set(arms["parent_run_id"]) == {first["parent"], second["parent"]}
     assert arms.loc[first["b"], ["arm", "variant", "name", "status"]].tolist() == ["b", "rrf", "rrf", "FINISHED"]
+    assert arms.loc[first["a"], "setting"] == "weights=0.6,0.3,0.1, fusion=wsum, norm=minmax"
+    assert arms.loc[first["b"], "setting"] == "weights=1,1,1, fusion=rrf, norm=minmax"
+    assert set(parents["setting"]) == {""} and runs["experiment_id"].nunique() == 1
+    assert result.mlflow_experiment_id == runs["experiment_id"].iloc[0]
+    assert runs_url(settings, result.mlflow_experiment_id) == (
+        f"http://127.0.0.1:5000/#/experiments/{result.mlflow_experiment_id}/runs?workflowType=machine_learning")
+    served = load_settings(home=tmp_path, demo=False, mlflow_tracking_uri="https://mlflow.example.com/")
+    assert runs_url(served, "7") == "https://mlflow.example.com/#/experiments/7/runs?workflowType=machine_learning"
     assert arms.loc[first["a"], "ndcg_at_10"] == pytest.approx(result.scores["a"]["ndcg@10"].mean())
     parent = parents.set_index("run_id").loc[first["parent"]]
     assert parent["ndcg_at_10.p_holm"] == pytest.approx(result.stats["ndcg@10"]["p_holm"])

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from sherlock.cli import main
 from sherlock.cli.reports import online_report
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.evaluation.online_ab import HOLDOUT, analyse, load_online, serve
+from sherlock.evaluation.online_ab import HOLDOUT, analyse, load_online, serve, set_online_experiment
 from sherlock.evaluation.online_ab_mlflow import log_online
 from sherlock.storage.feedback import FeedbackStore
 
@@ -121,6 +121,62 @@ def test_bad_files_say_where_and_what(settings, text, expected):
 def test_a_missing_experiment_lists_the_available_ones(settings):
     with pytest.raises(ValueError, match=r"no online experiment 'nope'.*online experiments in .*: ab, pair"):
         load_online("nope", settings)
+
+
+def test_each_arm_names_the_weights_fusion_and_norm_it_serves(settings):
+    """A ``workspace`` arm is the workspace's setting of the moment: after tuning, the arms say which it is."""
+    tuned = settings.model_copy(update={"weights": (0.2, 0.7, 0.1), "norm": "zscore"})
+    experiment = load_online("ab", tuned)
+    assert experiment.arms["control"].describe() == "weights=0.2,0.7,0.1, fusion=wsum, norm=zscore"
+    assert experiment.arms["rrf"].describe() == "weights=0.2,0.7,0.1, fusion=rrf, norm=zscore"
+    assert experiment.arms["bm25"].describe() == "weights=0.2,0.7,0.1, fusion=wsum, norm=zscore"
+    assert experiment.settings_for("control", tuned) == tuned  # served exactly as before
+    assert experiment.settings_for("rrf", tuned).weights == (0.2, 0.7, 0.1)
+    live = tuned.model_copy(update={"online_experiment": "ab"})
+    assert serve(live, "frank").description == "weights=0.2,0.7,0.1, fusion=rrf, norm=zscore"
+
+
+# -- starting and stopping -------------------------------------------------------------------------------------------
+
+SETTINGS_FILE_TEXT = """\
+# tuned on the feedback set
+weights = [0.5, 0.4, 0.1]  # dense, bm25, tfidf
+fusion = "wsum"
+"""
+
+
+def test_starting_and_stopping_edits_only_its_line(settings):
+    home = settings.home
+    home.mkdir(parents=True)
+    (home / "sherlock.toml").write_text(SETTINGS_FILE_TEXT)
+    assert set_online_experiment(home, "pair") == home / "sherlock.toml"
+    started = load_settings(home, experiments_dir=settings.experiments_dir, demo=False)
+    assert started.online_experiment == "pair" and started.weights == (0.5, 0.4, 0.1)
+    assert (home / "sherlock.toml").read_text() == SETTINGS_FILE_TEXT + 'online_experiment = "pair"\n'
+    assert serve(started, "alice").experiment == "pair"  # chat serves it from the settings read next
+    set_online_experiment(home, "ab")  # another one: the line is replaced where it is
+    assert (home / "sherlock.toml").read_text() == SETTINGS_FILE_TEXT + 'online_experiment = "ab"\n'
+    set_online_experiment(home, None)
+    assert (home / "sherlock.toml").read_text() == SETTINGS_FILE_TEXT  # comments and keys as written
+    assert load_settings(home, experiments_dir=settings.experiments_dir, demo=False).online_experiment is None
+    set_online_experiment(home, None)  # stopping what is not running changes nothing
+    assert (home / "sherlock.toml").read_text() == SETTINGS_FILE_TEXT
+
+
+def test_a_settings_file_that_cannot_be_edited_line_by_line_is_left_alone(settings, tmp_path):
+    new_home = tmp_path / "new-home"
+    set_online_experiment(new_home, "a \"quoted\" name")  # no file yet: one is made
+    assert load_settings(new_home, demo=False).online_experiment == 'a "quoted" name'
+    home = settings.home
+    home.mkdir(parents=True)
+    spread = 'online_experiment = """\npair"""\nfusion = "rrf"\n'  # a value over two lines
+    (home / "sherlock.toml").write_text(spread)
+    with pytest.raises(ValueError, match=r"sherlock\.toml: online_experiment cannot be changed line by line.*by hand"):
+        set_online_experiment(home, None)
+    assert (home / "sherlock.toml").read_text() == spread
+    (home / "sherlock.toml").write_text("fusion = \n")
+    with pytest.raises(ValueError, match=r"sherlock\.toml: .*fix or delete the file"):
+        set_online_experiment(home, "pair")
 
 
 # -- assignment ------------------------------------------------------------------------------------------------------
@@ -245,7 +301,8 @@ def test_mlflow_parent_run_with_a_child_per_arm(settings, store, tmp_path):
     assert all(run.data.tags["mlflow.parentRunId"] == parent_id for run in children.values())
     assert {run.info.status for run in runs.values()} == {"FINISHED"} and runs[parent_id].info.run_name == "online pair"
     assert (children["rrf"].info.run_name, children["rrf"].data.tags["sherlock.role"]) == ("rrf", "treatment")
-    assert children["rrf"].data.tags["sherlock.variant"] and "mlflow.parentRunId" not in runs[parent_id].data.tags
+    assert children["rrf"].data.tags["sherlock.variant"] == "weights=0.6,0.3,0.1, fusion=rrf, norm=minmax"
+    assert "mlflow.parentRunId" not in runs[parent_id].data.tags
     rrf = children["rrf"].data
     assert (rrf.params["search.fusion"], rrf.params["share"], rrf.params["salt"]) == ("rrf", "0.5", "s1")
     assert rrf.metrics["rate"] == 0.4 and rrf.metrics["p"] == pytest.approx(result.comparisons["rrf"].p)

@@ -118,8 +118,11 @@ def test_pool_holds_every_retriever_score_in_descending_id_order(pool, juspay_qu
     assert pool.qids == list(juspay_queries) and len(pool.qids) >= 20
     for ids, raw, boost in zip(pool.doc_ids, pool.raw, pool.boost, strict=True):
         assert ids == sorted(ids, reverse=True) and raw.shape == (len(ids), 3) and boost.shape == (len(ids),)
-        assert (boost >= 1.0).all()
-    assert any((b > 1.0).any() for b in pool.boost)  # the juspay queries name merchants and gateways
+        assert (boost > 0).all() and (boost <= 1.15 ** 2).all()  # entity boost times the coverage factor
+    entity_only = pool.with_boost(True, 1.15, coverage_weight=0.0)
+    assert all((b >= 1.0).all() for b in entity_only.boost)
+    assert any((b > 1.0).any() for b in entity_only.boost)  # the juspay queries name merchants and gateways
+    assert any((b < 1.0).any() for b in pool.boost)  # and some candidates lack a query term
 
 
 @pytest.mark.parametrize("setting", SETTINGS[:4], ids=lambda s: f"{s[1]}-{s[2]}-{s[0]}")

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from sherlock.config import PROJECT_ROOT, load_settings
-from sherlock.evaluation.variants import default_variant, list_variants, load_variant, parse_variant, resolve_variant
+from sherlock.evaluation.variants import (
+    default_variant,
+    fusion_summary,
+    list_variants,
+    load_variant,
+    parse_variant,
+    resolve_variant,
+)
 
 EXPERIMENTS = PROJECT_ROOT / "experiments"
 
@@ -133,3 +140,22 @@ def test_the_documented_variant_example_is_valid(base):
     assert variant.name == "rrf" and variant.settings(base).fusion == "rrf"
     assert set(variant.search.model_dump(exclude_none=True)) == set(type(variant.search).model_fields)
     assert set(variant.answer.model_dump(exclude_none=True)) == set(type(variant.answer).model_fields)
+
+
+def test_a_resolved_variant_names_the_weights_fusion_and_norm_it_ranks_with(base):
+    """After tuning, "workspace vs rrf" is ambiguous: resolved, each arm says what it ranks with, and ranks the same."""
+    tuned = base.model_copy(update={"weights": (0.2, 0.7, 0.1), "fusion": "combmnz", "norm": "zscore"})
+    workspace = default_variant().resolved(tuned)
+    assert default_variant().describe() == "the workspace's settings"  # what the arm showed before
+    assert workspace.describe() == "weights=0.2,0.7,0.1, fusion=combmnz, norm=zscore"
+    rrf = load_variant(EXPERIMENTS / "rrf.toml")
+    assert rrf.resolved(tuned).describe() == "weights=1,1,1, fusion=rrf, norm=zscore, rrf_k=60"  # norm inherited
+    for variant in (default_variant(), rrf, load_variant(EXPERIMENTS / "bm25-heavy.toml")):
+        resolved = variant.resolved(tuned)
+        assert resolved.settings(tuned) == variant.settings(tuned)  # the same ranking
+        assert resolved.params(tuned) == variant.params(tuned)       # and the same MLflow params
+        assert (resolved.name, resolved.path, resolved.description) == (variant.name, variant.path,
+                                                                        variant.description)
+    assert fusion_summary(workspace.params(tuned)) == workspace.describe()
+    assert fusion_summary({"weights": (0.5, 0.5, 0.0), "fusion": "wsum"}) == "weights=0.5,0.5,0, fusion=wsum"
+    assert fusion_summary({"seed": "0"}) == ""  # a run logged by something else

@@ -8,7 +8,7 @@ from sherlock.retrievers.base import weighted_text
 from sherlock.retrievers.bm25 import METHODS, BM25Retriever
 from sherlock.retrievers.tfidf import TfidfRetriever
 from sherlock.schema import Incident
-from sherlock.text import tokenize
+from sherlock.text import query_tokens, tokenize
 
 QUERIES = [
     "snapdeal pinelabs",
@@ -97,7 +97,7 @@ def test_robertson_times_k1_plus_1_equals_unmodified_rank_bm25_okapi(juspay, jus
     ids = [incident.id for incident in juspay]
     compared = 0
     for query in QUERIES:
-        tokens = tokenize(query)
+        tokens = query_tokens(query)  # what BM25 searches: the query's tokens, spelling variants and synonyms
         if any(2 * sum(token in doc for doc in reference.doc_freqs) > reference.corpus_size for token in tokens):
             continue  # a term in more than half the documents: the two idf floors differ
         np.testing.assert_allclose((k1 + 1) * dense(ours, query, ids), reference.get_scores(tokens), atol=1e-6)
@@ -269,7 +269,11 @@ def test_query_vectors_equal_scikit_learn_transform_bit_for_bit(juspay):
     vectorizer.fit(texts)
     queries = [incident.title for incident in juspay] + [
         "UPI UPI UPI timeout timeout 5003", "nothing from this corpus zzqx", "", "HTTP 502 on /txns for snapdeal_test"]
-    expected = vectorizer.transform(queries)
+    # queries are analyzed as the retrievers search them (synonyms and spelling variants added), documents as indexed
+    query_side = TfidfVectorizer(analyzer=query_tokens, token_pattern=None, lowercase=False, sublinear_tf=True,
+                                 norm="l2", dtype=np.float64, vocabulary=vectorizer.vocabulary_)
+    query_side.idf_ = vectorizer.idf_
+    expected = query_side.transform(queries)
     got = query_matrix(queries, vectorizer.vocabulary_, vectorizer.idf_)
     assert got.shape == expected.shape
     assert (got != expected).nnz == 0  # identical, not merely close

@@ -4,7 +4,7 @@ import pytest
 
 from sherlock.run import top_k
 from sherlock.search.fusion import normalize
-from sherlock.search.searcher import find_ticket_ids
+from sherlock.search.searcher import Searcher, find_ticket_ids
 from sherlock.storage.store import Filters
 
 
@@ -52,11 +52,40 @@ def test_a_filter_matching_nothing_returns_nothing(juspay_searcher):
     assert response.results == [] and response.abstained
 
 
+def test_tag_filters_ignore_case_and_plural(juspay_searcher, juspay_workspace):
+    # the README's example: the original incidents are tagged "Refunds"
+    response = juspay_searcher.search("why do refunds fail?", k=3, filters=Filters.parse(["tag=Refund"]))
+    allowed = juspay_workspace.store.filter_ids(Filters.parse(["tag=refunds"]))
+    assert not response.abstained and response.results and {hit.id for hit in response.results} <= allowed
+    assert response.filter_suggestions == {}
+
+
+@pytest.mark.parametrize("items, reason, suggestions", [
+    (["tag=Refnds"], "no incident matches the filters tag=Refnds: no tag Refnds (did you mean Refunds, Redis, "
+     "Refund-API?)",
+     {"tag": ["Refunds", "Redis", "Refund-API"]}),
+    (["service=refunds-api"], "no incident matches the filters service=refunds-api: no service refunds-api "
+                              "(no incident has a service)", {"service": []}),
+    (["tag=UPI", "to=2000-01-01"], "no incident matches the filters tag=UPI, to=2000-01-01: no incident created in "
+                                   "that date range (incidents span 2024-03-12 … 2025-09-16)",
+     {"date": ["2024-03-12", "2025-09-16"]}),
+    (["tag=UPI", "category=infrastructure"], "no incident matches the filters category=infrastructure, tag=UPI: "
+                                             "each matches some incidents, but none matches them all: drop or widen "
+                                             "one", {}),
+])
+def test_filters_matching_nothing_say_so_and_what_exists(juspay_searcher, items, reason, suggestions):
+    response = juspay_searcher.search("why do refunds fail?", filters=Filters.parse(items))
+    assert response.abstained and response.results == [] and response.confidence == 0.0
+    assert response.reason == reason and response.filter_suggestions == suggestions
+    assert response.as_dict()["filter_suggestions"] == suggestions
+
+
 @pytest.mark.parametrize("weights, retriever", [((1, 0, 0), "dense"), ((0, 1, 0), "bm25"), ((0, 0, 1), "tfidf")])
 def test_one_hot_weights_reproduce_that_retriever(juspay_searcher, weights, retriever):
     query = "refund failed because of insufficient funds"
-    alone = juspay_searcher.candidates(query, 10, None)[retriever]
-    response = juspay_searcher.search(query, k=5, weights=weights, entity_boost=False)
+    searcher = Searcher(juspay_searcher.workspace, juspay_searcher.settings.model_copy(update={"coverage_weight": 0}))
+    alone = searcher.candidates(query, 10, None)[retriever]
+    response = searcher.search(query, k=5, weights=weights, entity_boost=False)
     assert [hit.id for hit in response.results] == [doc for doc, _ in top_k(normalize(alone, "minmax"), 5)]
 
 
@@ -95,6 +124,18 @@ def test_off_topic_abstains_with_flagged_nearest_misses(juspay_searcher, query):
     response = juspay_searcher.search(query, k=3)
     assert response.abstained and response.confidence < 0.5 and "no matching past incident" in response.reason
     assert response.results and all(hit.nearest_miss for hit in response.results)
+
+
+def test_exact_ids_found_and_not_found(juspay_searcher):
+    found = juspay_searcher.search("JSP-1052", k=3)
+    assert found.strategy == "exact_id" and not found.abstained and found.confidence == 1.0
+    assert found.results[0].id == "JSP-1052" and not found.results[0].related
+    assert all(hit.related for hit in found.results[1:])
+    missing = juspay_searcher.search("INC-99999")
+    assert missing.strategy == "exact_id" and missing.abstained and missing.results == []
+    assert missing.confidence == 0.0 and missing.reason == "not found: no incident INC-99999 in this workspace"
+    partly = juspay_searcher.search("JSP-1052 and JIRA-9999", k=1)
+    assert not partly.abstained and partly.reason == "not found: JIRA-9999"
 
 
 def test_batch_rank_ranks_every_query_even_abstaining_ones(juspay_searcher):

@@ -68,7 +68,8 @@ def test_jsonl_bad_records_with_line_numbers(store, tmp_path):
     assert set(reasons) == {3, 4, 5, 6, 7, 8, 9}
     assert "invalid JSON" in reasons[3]
     assert "'title'" in reasons[4] and "missing" in reasons[4]
-    assert "'id'" in reasons[5] and "map your id column" in reasons[5]
+    assert "'id'" in reasons[5] and "map the field that holds it to 'id'" in reasons[5]
+    assert "--map" not in reasons[5] and "key=id" not in reasons[5]  # the reason names no one front end's syntax
     assert "expected an object" in reasons[6]
     assert "created_at" in reasons[7] and "ISO date" in reasons[7]
     assert "duplicate id 'A-1'" in reasons[8] and "line 1" in reasons[8]
@@ -147,3 +148,57 @@ def test_changed_record_is_updated(store, tmp_path):
     path.write_text(json.dumps({"id": "A-1", "title": "new"}))
     report = ingest_file(store, path)
     assert report.updated == ["A-1"] and store.get("A-1").title == "new"
+
+
+def test_a_record_missing_both_required_fields_names_both(store, tmp_path):
+    report = ingest_file(store, write(tmp_path, "x.jsonl", json.dumps({"key": "K-1"})))
+    assert report.rejected[0].reason == ("missing required field(s) 'id' and 'title': fill in a value, or if the "
+                                         "file names them differently, map the fields that hold them to 'id' and "
+                                         "'title'")
+
+
+GOOD = json.dumps({"id": "A-1", "title": "one"}) + "\n" + json.dumps({"id": "A-2", "title": "two"}) + "\n"
+BAD = json.dumps({"id": "A-3"}) + "\n"
+
+
+@pytest.mark.parametrize("first, second, strict, outcome, status, stored", [
+    (None, GOOD, False, "stored 2", "ok", True),
+    (None, GOOD + BAD, False, "partly stored (2 stored, 1 rejected)", "rejected", True),
+    (None, BAD + BAD, False, "rejected", "rejected", True),
+    (None, GOOD + BAD, True, "rejected (strict: nothing stored)", "rejected", False),
+    (GOOD, GOOD, False, "unchanged", "ok", True),
+    (GOOD, GOOD + BAD, False, "unchanged (1 rejected)", "rejected", True),
+    (GOOD, GOOD + json.dumps({"id": "A-4", "title": "four"}), False, "stored 1 (2 unchanged)", "ok", True),
+    (GOOD, GOOD.replace("two", "2") + json.dumps({"id": "A-4", "title": "four"}) + "\n" + BAD, False,
+     "partly stored (2 stored, 1 unchanged, 1 rejected)", "rejected", True),
+    (None, "\n\n", False, "no records", "ok", True),
+])
+def test_outcome_says_what_was_stored(store, tmp_path, first, second, strict, outcome, status, stored):
+    path = tmp_path / "x.jsonl"
+    if first is not None:
+        ingest_file(store, write(tmp_path, "x.jsonl", first))
+    report = ingest_file(store, write(tmp_path, "x.jsonl", second), strict=strict)
+    assert (report.outcome, report.status, report.stored) == (outcome, status, stored)
+    assert report.as_dict()["outcome"] == outcome and report.path == str(path)
+
+
+def test_outcome_of_an_unusable_file(store, tmp_path):
+    report = ingest_file(store, write(tmp_path, "x.json", "[{"))
+    assert (report.outcome, report.stored) == ("unusable", False)
+
+
+def test_report_lists_the_source_fields_before_mapping(store, tmp_path):
+    text = "key,summary,sev\nK-1,disk full,SEV2\nK-2,,SEV1\n"
+    report = ingest_file(store, write(tmp_path, "x.csv", text), mapping={"key": "id", "summary": "title"})
+    assert report.fields == ["key", "summary", "sev"]
+    assert report.outcome == "partly stored (1 stored, 1 rejected)" and store.get("K-1").extra == {"sev": "SEV2"}
+
+
+def test_json_report_keeps_its_keys_and_adds_outcome_and_fields(store, juspay_issues):
+    report = ingest_file(store, juspay_issues).as_dict()
+    assert set(report) == {"path", "format", "status", "records", "added", "updated", "unchanged", "rejected",
+                           "stored", "error", "duplicate_content", "outcome", "fields"}
+    assert (report["status"], report["outcome"], report["error"]) == ("ok", "stored 77", None)
+    first = json.loads(juspay_issues.read_text())[0]
+    assert report["fields"][:len(first)] == list(first)  # the first record's fields, then the others as first met
+    assert len(report["fields"]) == 44 and {"timeline", "fix_applied", "request_ids"} <= set(report["fields"])

@@ -8,7 +8,7 @@ import pytest
 
 from sherlock.schema import Incident
 from sherlock.storage.sqlite import SQLiteFile
-from sherlock.storage.store import Filters, Store
+from sherlock.storage.store import Filters, Store, fold_filter_value, suggest_values
 
 INCIDENTS = [
     Incident(id="INC-1", title="UPI timeout", service="upi-switch", severity="SEV1", tags=["UPI", "Timeout"],
@@ -49,9 +49,58 @@ def test_get_is_case_insensitive_and_returns_the_stored_record(store):
     (["from=2024-03-01", "to=2024-03-31"], {"INC-2"}),
     (["category=infra", "severity=SEV2"], {"INC-3"}),
     (["service=nothing"], set()),
+    # case never matters; for the labels (tags, categories) a plural "s" does not either
+    (["service=UPI-Switch"], {"INC-1"}),
+    (["tag=Refunds"], {"INC-2"}),
+    (["tag=timeouts,nothing"], {"INC-1"}),
+    (["category=Infras"], {"INC-3"}),
+    # services name one thing: a near miss is not a match
+    (["service=refund-api"], set()),
+    (["service=upi-switches"], set()),
 ])
 def test_filters(store, items, expected):
     assert store.filter_ids(Filters.parse(items)) == expected
+
+
+@pytest.mark.parametrize("key, value, folded", [
+    ("tag", " Refunds ", "refund"), ("tag", "k8s", "k8s"), ("tag", "loss", "loss"), ("category", "Cards", "card"),
+    ("service", "Refunds-API", "refunds-api"), ("severity", "sev1", "sev1"),
+])
+def test_fold_filter_value(key, value, folded):
+    assert fold_filter_value(key, value) == folded
+
+
+def test_suggest_values_closest_first():
+    services = ["upi-switch", "refunds-api", "payments-api", "card-vault"]
+    assert suggest_values("service", "refund-api", services) == ["refunds-api"]
+    assert suggest_values("service", "upi", services) == ["upi-switch"]
+    assert suggest_values("service", "kafka", services) == []
+    assert suggest_values("tag", "Refnd", ["refunds", "refund-sync", "upi"]) == ["refunds", "refund-sync"]
+    # one suggestion per form a filter matches: "refunds" already finds "Refund"
+    assert suggest_values("tag", "Refnd", ["refunds", "Refund", "refund-sync"]) == ["refunds", "refund-sync"]
+
+
+def test_filter_values_as_written_most_common_first(store):
+    store.upsert([Incident(id="INC-4", title="t", service="upi-switch", tags=["upi", "Kafka"])])
+    assert store.filter_values("service") == {"upi-switch": 2, "k8s-platform": 1, "refunds-api": 1}
+    assert store.filter_values("tag") == {"Kafka": 1, "Timeout": 1, "UPI": 1, "refund": 1, "upi": 1}
+    with pytest.raises(ValueError, match="use one of service, severity, category, status, tag"):
+        store.filter_values("title")
+
+
+@pytest.mark.parametrize("items, suggestions", [
+    (["service=refund-api"], {"service": ["refunds-api"]}),
+    (["service=refund-api", "tag=Timeouts"], {"service": ["refunds-api"]}),
+    (["tag=refnd,upi-fail"], {"tag": ["refund", "UPI"]}),
+    (["severity=SEV9"], {"severity": ["SEV1", "SEV2", "SEV3"]}),
+    (["category=zzz"], {"category": ["infra"]}),  # nothing close: the most common values
+    (["from=2030-01-01"], {"date": ["2024-01-10", "2024-06-30"]}),
+    (["service=upi-switch", "severity=SEV3"], {}),  # each matches on its own; only together nothing
+])
+def test_filter_suggestions_name_the_keys_that_match_nothing(store, items, suggestions):
+    filters = Filters.parse(items)
+    assert store.filter_ids(filters) == set()
+    assert store.filter_suggestions(filters) == suggestions
 
 
 @pytest.mark.parametrize("item, message", [("colour=red", "key one of"), ("from=March", "ISO date"),

@@ -138,7 +138,7 @@ def kill_at(process: subprocess.Popen, stage: str, done: int, timeout: float) ->
 @pytest.mark.slow
 @pytest.mark.parametrize(("stage", "done", "stored"), [
     pytest.param("started", 0, (0, 600), id="storing"),  # one transaction per file: all or nothing
-    pytest.param("embedding", 1, (600,), id="embedding"),  # after the first batch of vectors (of three)
+    pytest.param("embedding", 1, (600,), id="embedding"),  # after the first batch of vectors (of ten)
     pytest.param("lexical index", 3, (600,), id="saving-lexical-index"),  # every index built, being written
 ])
 def test_kill_9_mid_ingest_leaves_a_usable_workspace_and_a_rerun_completes(make_home, tmp_path, stage, done, stored):
@@ -160,6 +160,48 @@ def test_kill_9_mid_ingest_leaves_a_usable_workspace_and_a_rerun_completes(make_
     ws = Workspace(load_settings(home=home))
     assert ws.store.count() == 600 and ws.dense.count() == 600 and ws.is_synced()
     assert Searcher(ws).search("W-599").results[0].id == "W-599"
+
+
+#: The first open of an empty home, as the app runs it: the demo corpus (here a file of the test's own) loaded and
+#: indexed by ``prepare``, printing each report like ``INGEST``.
+FIRST_OPEN = """
+import sys
+from pathlib import Path
+from sherlock.config import load_settings
+from sherlock.storage import workspace
+
+def progress(stage, done, total):
+    print(stage, done, total, sep="\\t", flush=True)
+
+workspace.DEMO_DIR = Path(sys.argv[2])
+progress("started", 0, 1)
+workspace.Workspace(load_settings(home=sys.argv[1], demo=True)).prepare(progress=progress)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("stage", "done", "stored"), [
+    pytest.param("started", 0, (0, 200), id="storing-the-demo"),
+    pytest.param("embedding", 1, (200,), id="embedding-the-demo"),  # after the first batch of vectors (of four)
+])
+def test_kill_9_during_the_first_open_leaves_a_workspace_the_next_open_completes(make_home, tmp_path, monkeypatch,
+                                                                                  stage, done, stored):
+    from sherlock.config import load_settings
+    from sherlock.storage import workspace
+    home, demo = make_home(), tmp_path / "demo"
+    demo.mkdir()
+    write_jsonl(demo / "incidents.jsonl", incidents(200, salt="x" * 40))
+    with open(tmp_path / "open.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-c", FIRST_OPEN, str(home), str(demo)], text=True,
+                                   stdout=subprocess.PIPE, stderr=log)
+    kill_at(process, stage, done, timeout=300)
+    assert process.returncode == -signal.SIGKILL
+    monkeypatch.setattr(workspace, "DEMO_DIR", demo)
+    ws = workspace.Workspace(load_settings(home=home, demo=True))
+    assert ws.store.count() in stored and not ws.is_prepared()
+    ws.prepare()
+    assert ws.store.count() == 200 and ws.dense.count() == 200 and ws.is_prepared()
+    assert Searcher(ws).search("W-199").results[0].id == "W-199"
 
 
 def test_concurrent_searches_while_an_ingest_lands(workspace_factory, tmp_path):
@@ -187,8 +229,16 @@ def test_concurrent_searches_while_an_ingest_lands(workspace_factory, tmp_path):
 
 def test_prepare_syncs_an_out_of_date_workspace_and_skips_the_demo_when_disabled(workspace_factory, tmp_path):
     ws = workspace_factory(demo=False)
-    assert ws.prepare() is False and ws.store.count() == 0  # demo off: nothing loaded
+    assert not ws.is_prepared()  # no index at the (empty) store's revision yet
+    assert ws.prepare() is False and ws.store.count() == 0 and ws.is_prepared()  # demo off: nothing loaded
     ws.store.upsert(incidents(5))  # written behind the indexes' back, as a killed ingest would leave it
-    assert not ws.is_synced()
+    assert not ws.is_synced() and not ws.is_prepared()
     ws.prepare()
-    assert ws.is_synced() and ws.dense.count() == 5
+    assert ws.is_synced() and ws.dense.count() == 5 and ws.is_prepared()
+
+
+def test_embedding_progress_starts_at_zero_and_moves_every_model_batch(workspace_factory, tmp_path):
+    ws = workspace_factory()
+    reports = []
+    ws.ingest([write_jsonl(tmp_path / "a.jsonl", incidents(150))], progress=lambda *report: reports.append(report))
+    assert [r for r in reports if r[0] == "embedding"] == [("embedding", done, 150) for done in (0, 64, 128, 150)]

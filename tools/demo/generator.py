@@ -409,6 +409,38 @@ def _timestamp(incident: Incident) -> float:
     return datetime.combine(when, time(12), IST).timestamp() if when else 0.0
 
 
+#: What on-call engineers paste or type that the templates above never produce: a cause named in other words and
+#: log excerpts or stack traces (ids ``P01``...). Each judges one family: grade 2 where ``specific`` holds, else 1.
+ONCALL_QUERIES: tuple[tuple[str, str, Callable[[Incident], bool]], ...] = (
+    ("pods OOMKilled after deploy", "k8s_oomkilled", lambda i: "unbounded in-memory cache" in (i.root_cause or "")),
+    ("2025-06-01 12:03:44.812 ERROR [payments-api,5f2c1a9e7b] c.a.p.gateway.RazorpayClient : POST "
+     "https://api.razorpay.com/v1/payments failed\njava.net.SocketTimeoutException: Read timed out\n"
+     "\tat java.base/sun.nio.ch.NioSocketImpl.timedRead(NioSocketImpl.java:288)\n"
+     "\tat okhttp3.internal.http1.Http1ExchangeCodec.readResponseHeaders(Http1ExchangeCodec.kt:181)\n"
+     "\tat com.acme.payments.gateway.RazorpayClient.authorize(RazorpayClient.java:142)\n\t... 42 more",
+     "gateway_failover", lambda i: "Razorpay" in i.text()),
+    ("Traceback (most recent call last):\n  File \"/app/payments/db.py\", line 41, in charge\n"
+     "    with engine.connect() as conn:\nsqlalchemy.exc.TimeoutError: QueuePool limit of size 20 overflow 0 "
+     "reached, connection timed out, timeout 30.00", "db_pool_exhaustion", lambda i: i.service == "payments-api"),
+    ("Back-off restarting failed container settlement-engine in pod settlement-engine-7d9f8b6c5-x2x4q\n"
+     "Error: config validation failed: unknown field SETLEMENT_BATCH_SIZE", "k8s_crashloop",
+     lambda i: i.service == "settlement-engine"),
+    ("level=error ts=2025-03-02T10:11:12Z msg=\"handshake failed\" err=\"x509: certificate has expired or is not "
+     "yet valid\" host=sftp.settlements.example.net", "tls_cert_expiry", lambda i: "sftp" in i.text()),
+)
+
+
+def oncall_queries(incidents: Sequence[Incident]) -> list[LabelledQuery]:
+    """:data:`ONCALL_QUERIES` judged on ``incidents``: at most 30 ids each, the grade-2 ones first."""
+    queries = []
+    for number, (text, family, specific) in enumerate(ONCALL_QUERIES, start=1):
+        members = sorted((i for i in incidents if i.extra.get("family") == family),
+                         key=lambda i: (not specific(i), i.id))
+        if members:
+            queries.append(LabelledQuery(f"P{number:02d}", text, {i.id: 1 + specific(i) for i in members[:30]}))
+    return queries
+
+
 def offtopic_queries() -> list[LabelledQuery]:
     """Questions no incident answers (ids ``OT01``...), for calibrating abstention."""
     return [LabelledQuery(f"OT{i:02d}", text, {}) for i, text in enumerate(OFF_TOPIC_QUERIES, start=1)]
@@ -420,7 +452,7 @@ def write_demo(out_dir: Path = DEMO_DIR, n: int = 2000, seed: int = 7, n_queries
                start: date = DEFAULT_START, end: date = DEFAULT_END) -> list[Path]:
     """Generate and write incidents.jsonl, queries.jsonl, qrels.tsv, offtopic.jsonl and README.md; returns them."""
     incidents = generate_incidents(n, seed, start, end)
-    queries = generate_queries(incidents, n_queries, seed)
+    queries = generate_queries(incidents, n_queries, seed) + oncall_queries(incidents)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -471,7 +503,8 @@ def _readme(incidents: list[Incident], queries: list[LabelledQuery], n: int, see
         f"    python -m tools.demo --out data/demo --n {n} --seed {seed}", "",
         "| file | contents |", "|---|---|",
         f"| incidents.jsonl | {stats['incidents']} incidents, one `Incident.to_json_dict()` per line |",
-        f"| queries.jsonl | {len(queries)} labelled queries `{{id, query, relevant: {{doc_id: grade}}}}` |",
+        f"| queries.jsonl | {len(queries)} labelled queries `{{id, query, relevant: {{doc_id: grade}}}}`: Q… from the "
+        "families' phrasings, P… what on-call engineers paste (stack traces, log lines) |",
         f"| qrels.tsv | the same judgements, BEIR style ({grades[2]} at grade 2, {grades[1]} at grade 1) |",
         f"| offtopic.jsonl | {len(OFF_TOPIC_QUERIES)} questions no incident answers (for abstention) |", "",
         f"Span {stats['first']} .. {stats['last']} (asked for {start} .. {end}). Severity mix: "
