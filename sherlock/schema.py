@@ -26,6 +26,23 @@ TEXT_FIELDS = ("title", "description", "root_cause", "resolution", "tags")
 #: An alias is used only when the canonical field itself is absent; otherwise it stays in ``extra``.
 ALIASES = {"fix_applied": "resolution", "priority": "severity"}
 
+#: Severity words most severe first, for :func:`severity_key` (numbered severities sort by number).
+SEVERITY_WORDS = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def severity_key(value: str) -> tuple:
+    """The sort key of a severity in its natural order: numbered ones by number (SEV1, SEV2, …, SEV10; P0 before
+    P1), then critical, high, medium, low, then any other value alphabetically, and ``(none)`` last."""
+    if value == "(none)":
+        return (3,)
+    parts = re.split(r"(\d+)", value.strip().lower())
+    if len(parts) > 1:
+        return (0, tuple(int(part) if index % 2 else part for index, part in enumerate(parts)))
+    if parts[0] in SEVERITY_WORDS:
+        return (1, SEVERITY_WORDS[parts[0]])
+    return (2, parts[0])
+
+
 
 def _parse_when(value: Any) -> date | datetime | None:
     """An ISO date (``2024-03-12``) or datetime (``2024-11-15T00:00:00.000000``, ``...Z``, offsets) or nothing."""

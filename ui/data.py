@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from sherlock.schema import ALIASES, CANONICAL_FIELDS
+from sherlock.schema import ALIASES, CANONICAL_FIELDS, severity_key
 from sherlock.storage.ingest import FileReport
 from sherlock.storage.store import Store
 from sherlock.storage.workspace import IngestReport, Workspace
@@ -23,7 +23,6 @@ from ui.widgets import escape_markdown, progress_callback
 NOT_IN_FILE = "— not in the file —"
 #: Rejected records listed per file before the rest are left to the CSV download.
 SHOWN_REJECTIONS = 50
-_WORD_RANKS = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 def run_ingest(ws: Workspace, paths: Sequence[str | Path], fmt: str = "auto", mapping: dict[str, str] | None = None,
@@ -203,18 +202,8 @@ def corpus_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def severity_order(values: Iterable[str]) -> list[str]:
-    """Severities in their natural order: numbered ones by number (SEV1, SEV2, …, SEV10; P0 before P1), then
-    critical, high, medium, low, then any other value alphabetically, and ``(none)`` last."""
-    def key(value: str) -> tuple:
-        parts = re.split(r"(\d+)", value.strip().lower())
-        if value == "(none)":
-            return (3,)
-        if len(parts) > 1:
-            return (0, tuple(int(part) if index % 2 else part for index, part in enumerate(parts)))
-        if parts[0] in _WORD_RANKS:
-            return (1, _WORD_RANKS[parts[0]])
-        return (2, parts[0])
-    return sorted(values, key=key)
+    """Severities in their natural order (:func:`sherlock.schema.severity_key`)."""
+    return sorted(values, key=severity_key)
 
 
 def facet_charts(store: Store, facets: tuple[str, ...] = ("service", "severity")) -> None:

@@ -14,7 +14,6 @@ calendar months (``2020-06``).
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sherlock.schema import Incident
+from sherlock.schema import Incident, severity_key
 
 #: What each metric means, shown next to it by the CLI, the page and the notebook.
 DEFINITIONS = {
@@ -140,19 +139,14 @@ def _check_by(frame: pd.DataFrame, by: str | None) -> None:
         raise ValueError(f"cannot group by {by!r}; use one of {valid}")
 
 
-def _natural_key(label: str) -> tuple:
-    """``SEV2`` before ``SEV10``, ``(none)`` last."""
-    parts = re.split(r"(\d+)", label.lower())
-    return (label == NONE, [int(part) if part.isdigit() else part for part in parts])
-
-
 def group_order(labels: pd.Series, by: str, weights: pd.Series | None = None) -> list[str]:
     """The order every table and chart of the patterns page lists groups in: severities in their own order (SEV1,
-    SEV2 … — most severe first, ``(none)`` last), any other grouping largest first (rows of ``labels``, or the sum of
-    ``weights`` per label), ties by name, and ``(none)`` — incidents without the field — always last."""
+    SEV2 …, then critical, high, medium, low — :func:`sherlock.schema.severity_key`), any other grouping largest
+    first (rows of ``labels``, or the sum of ``weights`` per label), ties by name; ``(none)`` — incidents without
+    the field — always last."""
     names = [str(name) for name in pd.unique(labels.dropna())]
     if by == "severity":
-        return sorted(names, key=_natural_key)
+        return sorted(names, key=severity_key)
     sizes = (labels.value_counts() if weights is None else weights.groupby(labels.to_numpy()).sum()).to_dict()
     return sorted(names, key=lambda name: (name == NONE, -sizes.get(name, 0), name))
 

@@ -121,13 +121,16 @@ class TfidfRetriever(Retriever):
         rarest = float(self.idf_.max())
         return {t: float(self.idf_[self.vocabulary_[t]]) if t in self.vocabulary_ else rarest for t in terms}
 
-    def coverage(self, query: str, doc_ids: Sequence[str]) -> np.ndarray:
-        """Per document of ``doc_ids``, the IDF-weighted share of the query's terms it contains, as abstention
-        weighs them (:func:`sherlock.text.coverage_terms`: synonyms count, unknown terms weigh as the rarest); 0 for
-        an id this index does not hold. Read from the posting lists, so a pool of hundreds costs well under 1 ms."""
+    def coverage(self, query: str, doc_ids: Sequence[str], drop_unknown: bool = False) -> np.ndarray:
+        """Per document of ``doc_ids``, the IDF-weighted share of the query's terms it contains
+        (:func:`sherlock.text.coverage_terms`: synonyms count; a term no document uses weighs as the rarest, or is left
+        out with ``drop_unknown``); 0 for an id this index does not hold. Read from the posting lists, so a pool of
+        hundreds costs well under 1 ms."""
         self._check_fitted()
         result = np.zeros(len(doc_ids))
         terms = coverage_terms(query, self.vocabulary_)
+        if drop_unknown:
+            terms = {t: found_as for t, found_as in terms.items() if any(a in self.vocabulary_ for a in found_as)}
         weights = self.term_idf(terms)
         total = sum(weights.values())
         if not terms or total <= 0 or not self.vocabulary_:

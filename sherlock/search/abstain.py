@@ -28,9 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sherlock.schema import Incident
-from sherlock.text import coverage_terms, tokenize
-
 #: Widths of the logistic curves: how quickly confidence saturates away from each threshold.
 DENSE_SCALE = 0.05
 LEXICAL_SCALE = 0.08
@@ -77,24 +74,10 @@ def decide(evidence: Evidence, t: Thresholds) -> Verdict:
                    f"(needs {t.abstain_min_lexical:.0%} with that similarity, or {t.abstain_lexical_alone:.0%} alone)")
 
 
-def weighted_coverage(query: str, incidents: Sequence[Incident], tfidf: Any, pasted: bool = False) -> float:
-    """The largest IDF-weighted share of the query's content terms found in one of ``incidents`` (lexical evidence
-    for abstention). A term no incident uses weighs as much as the rarest term in the corpus (``tfidf.term_idf``); a
-    synonym counts as the term, and unknown whole identifiers are judged by their parts
-    (:func:`sherlock.text.coverage_terms`). For a ``pasted`` log or stack trace, terms no incident uses are left out
-    instead: class, host and library names are what a log is full of, and no evidence that the failure is new."""
-    vocabulary = getattr(tfidf, "vocabulary_", None) or {}
-    terms = coverage_terms(query, vocabulary)
-    if pasted and vocabulary:
-        terms = {t: found_as for t, found_as in terms.items() if any(a in vocabulary for a in found_as)}
-    if not terms or not incidents:
-        return 0.0
-    weights = tfidf.term_idf(terms)
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    best = 0.0
-    for incident in incidents:
-        tokens = set(tokenize(incident.text()))
-        best = max(best, sum(weights[t] for t, found_as in terms.items() if found_as & tokens) / total)
-    return best
+def weighted_coverage(query: str, doc_ids: Sequence[str], tfidf: Any, pasted: bool = False) -> float:
+    """The largest IDF-weighted share of the query's content terms found in one of ``doc_ids`` (lexical evidence
+    for abstention), read from the TF-IDF index: :meth:`sherlock.retrievers.tfidf.TfidfRetriever.coverage`, the same
+    measure the ranking's coverage factor uses. For a ``pasted`` log or stack trace, terms no incident uses are left
+    out instead of weighing as the rarest: class, host and library names are what a log is full of, and no evidence
+    that the failure is new."""
+    return float(tfidf.coverage(query, list(doc_ids), drop_unknown=pasted).max(initial=0.0))

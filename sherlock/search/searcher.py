@@ -211,8 +211,9 @@ class Searcher:
         query_entities = entities.extract(query)
         matched_entities = entities.matches(set().union(*raw.values()), query_entities)
         entity_on = self._boost_on(entity_boost)
+        coverage = _coverage(snapshot, query, raw)
         boost = boosts({d: len(m) for d, m in matched_entities.items()}, entity_on, self.settings.entity_multiplier,
-                       _coverage(snapshot, query, raw), self.settings.coverage_weight)
+                       coverage, self.settings.coverage_weight)
         if not entity_on or self.settings.entity_multiplier == 1.0:
             matched_entities = {}
         ranked = rank_pool(raw, config, k, boost)
@@ -228,9 +229,11 @@ class Searcher:
             hit.matched_terms = matched_terms(query, incident.text())
             hit.entities = matched_entities.get(doc_id, [])
             hits.append(hit)
-        evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0),
-                            coverage=weighted_coverage(query, [incidents[h.id] for h in hits[:3]],
-                                                       snapshot.tfidf, pasted))
+        top = [hit.id for hit in hits[:3]]
+        # the pool's coverage is the abstention's too, but for a pasted log, which leaves unknown terms out
+        found = (weighted_coverage(query, top, snapshot.tfidf, pasted=True) if pasted
+                 else max((coverage.get(doc_id, 0.0) for doc_id in top), default=0.0))
+        evidence = Evidence(dense_top=max(raw["dense"].values(), default=0.0), coverage=found)
         verdict = decide(evidence, self.settings)
         for hit in hits:
             hit.nearest_miss = verdict.abstain
