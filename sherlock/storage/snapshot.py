@@ -76,6 +76,11 @@ class IndexSnapshot:
             np.broadcast_to(np.arange(len(ids)), (len(similarities), len(ids)))
         return [{ids[j]: float(row[j]) for j in picks} for row, picks in zip(similarities, top, strict=True)]
 
+    def vector(self, doc_id: str) -> np.ndarray | None:
+        """The stored (unit-length) vector of one incident, ``None`` when it has none."""
+        row = self.vector_rows.get(doc_id)
+        return None if row is None else np.asarray(self.vectors[row], dtype=np.float32)
+
     def dense_scores(self, query_vector: np.ndarray, doc_ids: Iterable[str]) -> dict[str, float]:
         """Exact cosine similarity of the query with each known document (vectors are unit length)."""
         known = [(doc_id, self.vector_rows[doc_id]) for doc_id in doc_ids if doc_id in self.vector_rows]
