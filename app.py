@@ -8,6 +8,7 @@ st.set_page_config(page_title="Sherlock", page_icon="🔎", layout="wide")
 pages = [
     st.Page("views/home.py", title="Overview", icon="🏠", default=True),
     st.Page("views/chat.py", title="Chat search", icon="💬"),
+    st.Page("views/incident.py", title="Incident", icon="🧾"),
     st.Page("views/tuning.py", title="Fusion tuning", icon="🎛️"),
     st.Page("views/experiments.py", title="Experiments", icon="🧪"),
     st.Page("views/patterns.py", title="Incident patterns", icon="📈"),

@@ -61,7 +61,8 @@ _EXPORTS = {
     "active_spikes": "sherlock.storage.demo",
     # search
     "Searcher": "sherlock.search.searcher", "SearchResponse": "sherlock.search.searcher",
-    "Hit": "sherlock.search.searcher",
+    "Hit": "sherlock.search.searcher", "SimilarFinder": "sherlock.search.similar",
+    "find_duplicates": "sherlock.storage.duplicates", "load_pairs": "sherlock.evaluation.pairs",
     "CandidatePool": "sherlock.search.ranking", "rank_pool": "sherlock.search.ranking",
     "FusionConfig": "sherlock.search.fusion", "fuse": "sherlock.search.fusion", "fuse_scores": "sherlock.search.fusion",
     "RETRIEVERS": "sherlock.search.fusion", "DEFAULT_WEIGHTS": "sherlock.search.fusion",
@@ -108,6 +109,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sherlock.evaluation.offline_ab import compare_scores, run_offline
     from sherlock.evaluation.offline_ab_mlflow import arm_scores, list_runs, log_ab
     from sherlock.evaluation.online_ab import load_online
+    from sherlock.evaluation.pairs import load_pairs
     from sherlock.evaluation.query_sets import load_query_set, read_labelled_queries, read_qrels, read_queries
     from sherlock.evaluation.tuning import TuneResult, apply_result, simplex_points, tune
     from sherlock.evaluation.variants import load_variant
@@ -117,7 +119,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sherlock.search.normalise import normalize
     from sherlock.search.ranking import CandidatePool, rank_pool
     from sherlock.search.searcher import Hit, Searcher, SearchResponse
+    from sherlock.search.similar import SimilarFinder
     from sherlock.storage.demo import active_spikes, load_demo_incidents, load_demo_queries
+    from sherlock.storage.duplicates import find_duplicates
     from sherlock.storage.feedback import FeedbackStore
     from sherlock.storage.store import Filters
     from sherlock.storage.workspace import Workspace

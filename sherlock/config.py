@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     bm25_backend: Literal["bm25s", "rank_bm25"] = "bm25s"
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
+    delta_max: int = Field(default=1000, ge=0, description="up to this many incidents changed or deleted since the "
+                           "last full rebuild of the lexical index, a sync indexes them in a small delta segment "
+                           "instead of rebuilding; past it, the delta is merged (a full rebuild). 0: always rebuild")
 
     # fusion: weights are dense, bm25, tfidf (the original SherlockAI's 0.6/0.3/0.1 over min-max); NoDecode lets
     # SHERLOCK_WEIGHTS be written as the CLI's --weights is, 0.5,0.4,0.1 (a JSON list works too)
@@ -85,6 +88,21 @@ class Settings(BaseSettings):
     # term coverage: a result missing the query's rarer terms (or their synonyms) scores up to this share less
     coverage_weight: float = Field(default=0.75, ge=0.0, le=1.0)
 
+    # similar incidents (sherlock/search/similar.py): their own fusion, tuned on labelled incident pairs
+    similar_weights: Annotated[tuple[float, float, float], NoDecode] = DEFAULT_WEIGHTS
+    similar_fusion: str = Field(default="wsum", description="a key of sherlock.search.fusion.FUSERS")
+    similar_norm: str = Field(default="minmax", description="a key of sherlock.search.normalise.NORMALIZERS")
+    similar_terms: int = Field(default=40, ge=1, description="the most informative words of an incident that make "
+                               "its lexical query")
+    similar_service_boost: float = Field(default=1.1, ge=1.0, description="score multiplier of a past incident of "
+                                         "the same service")
+    similar_cause_weight: float = Field(default=1.0, ge=0.0, description="score x (1 + this x the overlap of the "
+                                        "two incidents' cause classes)")
+    # near-duplicates reported at ingest: the same text under another id, or this cosine similarity or more on the
+    # same service within the window
+    duplicate_similarity: float = Field(default=0.90, ge=0.0, le=1.0)
+    duplicate_window_days: float = Field(default=14.0, ge=0.0)
+
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
     abstain_min_lexical: float = Field(default=0.25, ge=0, le=1)
@@ -97,7 +115,7 @@ class Settings(BaseSettings):
     experiments_dir: Path = PROJECT_ROOT / "experiments"
     online_experiment: str | None = None
 
-    @field_validator("weights", mode="before")
+    @field_validator("weights", "similar_weights", mode="before")
     @classmethod
     def _weights_from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -113,7 +131,7 @@ class Settings(BaseSettings):
             raise ValueError(f"got {len(value)} number(s) {list(value)}; give {WEIGHTS_HELP}")
         return value
 
-    @field_validator("weights")
+    @field_validator("weights", "similar_weights")
     @classmethod
     def _weights_valid(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
         try:
@@ -121,13 +139,13 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{exc}; give {WEIGHTS_HELP}" if "give" not in str(exc) else str(exc)) from None
 
-    @field_validator("fusion")
+    @field_validator("fusion", "similar_fusion")
     @classmethod
     def _fusion_known(cls, value: str) -> str:
         lookup(FUSERS, value, "fusion method")
         return value
 
-    @field_validator("norm")
+    @field_validator("norm", "similar_norm")
     @classmethod
     def _norm_known(cls, value: str) -> str:
         lookup(NORMALIZERS, value, "normalisation")
@@ -155,6 +173,10 @@ class Settings(BaseSettings):
     @property
     def lexical_path(self) -> Path:
         return self.home / "lexical"
+
+    @property
+    def delta_path(self) -> Path:
+        return self.home / "lexical-delta"
 
     @property
     def cache_path(self) -> Path:

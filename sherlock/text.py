@@ -15,8 +15,9 @@ An HTTP status code right after ``http`` also yields a joined token (``HTTP 502`
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from importlib import resources
 
 #: A word or an identifier: runs of letters/digits joined by ``_``, ``-``, ``.`` or an apostrophe.
@@ -237,3 +238,26 @@ def matched_terms(query: str, doc_text: str) -> list[str]:
         if any(token in doc_tokens for token in _analyze(raw)):
             matched.append(raw)
     return matched
+
+
+def informative_words(weighted_texts: list[tuple[str, float]], idf: Callable[[list[str]], dict[str, float]],
+                      limit: int) -> list[str]:
+    """The ``limit`` words (as first written; case-insensitive) of a long text that best tell it apart, for a lexical
+    query built from a whole incident: each distinct word scores ``max idf of its tokens x (1 + ln(weighted count))``
+    over the ``(text, weight)`` parts (a title part weighted 2 counts each of its words twice). A long report used
+    whole as a BM25 query drowns its few telling words in common ones; keeping the top terms by tf-idf is the classic
+    remedy (Salton & Buckley 1988's term weights, as in "more like this" queries — Lucene's ``MoreLikeThis``)."""
+    counts: dict[str, float] = {}
+    tokens_of: dict[str, tuple[str, ...]] = {}
+    written: dict[str, str] = {}
+    for text, weight in weighted_texts:
+        for raw in _WORD.findall(text):
+            key = raw.lower()
+            if key not in tokens_of:
+                tokens_of[key], written[key] = _analyze(raw), raw
+            if tokens_of[key]:
+                counts[key] = counts.get(key, 0.0) + weight
+    idf_of = idf(sorted({token for tokens in tokens_of.values() for token in tokens}))
+    scored = {word: max(idf_of[t] for t in tokens_of[word]) * (1.0 + math.log(count))
+              for word, count in counts.items()}
+    return [written[word] for word in sorted(scored, key=lambda word: (-scored[word], word))[:limit]]

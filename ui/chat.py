@@ -14,6 +14,7 @@ from sherlock.schema import Incident
 from sherlock.search.searcher import Hit
 from sherlock.storage.store import Filters
 from sherlock.storage.workspace import Workspace
+from ui.incident import incident_link
 from ui.widgets import escape_markdown, highlight
 
 #: ``[INC-1]`` as :func:`ui.widgets.escape_markdown` leaves it: ``\[INC\-1\]``.
@@ -94,6 +95,7 @@ def incident_card(hit: Hit, incident: Incident | None, expanded: bool = False, s
             meta += [f"resolved in {duration(took)}" if took is not None else None,
                      f"resolved by {_people(incident.resolved_by)}" if incident.resolved_by else None]
         st.caption(" · ".join(escape_markdown(m) for m in meta if m) or "no labels")
+        incident_link(hit.id, help="Every field, possible duplicates, and the past incidents most like it")
         if incident is not None:
             if incident.root_cause:
                 st.markdown("**Root cause:** " + highlight(incident.root_cause, hit.matched_terms))
@@ -126,6 +128,7 @@ def _people(value: object) -> str:
 def incident_details(incident: Incident) -> None:
     """Every field of one incident (for ticket-id lookups), extra fields as JSON."""
     st.subheader(f"{escape_markdown(incident.id)} · {escape_markdown(incident.title)}")
+    incident_link(incident.id, help="Every field, possible duplicates, and the past incidents most like it")
     data = incident.to_json_dict()
     for key in ("description", "root_cause", "resolution"):
         if data.get(key):

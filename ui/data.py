@@ -8,6 +8,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import plotly.express as px
@@ -71,6 +72,11 @@ def ingest_report_ui(report: IngestReport, mapping: dict[str, str] | None = None
     if duplicates:
         st.info("Same content under two ids (both stored; remove one from its source if it is a repeat): "
                 + ", ".join(f"{escape_markdown(a)} = {escape_markdown(b)}" for a, b in duplicates))
+    near = [d for d in report.possible_duplicates if not d.reason.startswith("same text")]
+    if near:
+        st.info("Possible duplicates (nothing merged; open each to compare): " + ", ".join(
+            f"[{escape_markdown(d.id)}](incident?id={quote(d.id)}) of [{escape_markdown(d.of)}](incident?id="
+            f"{quote(d.of)}) — {escape_markdown(d.reason)}" for d in near))
     if report.sync:
         st.caption(f"Indexes up to date: {report.sync.embedded:,} incident(s) embedded in {report.sync.seconds:.1f} s.")
 

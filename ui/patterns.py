@@ -1,5 +1,6 @@
 """Incident patterns' helpers: the exclusion rules and filters in the sidebar, the KPI tiles and what they compare,
-tables whose durations read in human units, and the Time to resolve and Themes tabs."""
+tables whose durations read in human units (incidents linked to their own page), and the Time to resolve and Themes
+tabs."""
 
 from __future__ import annotations
 
@@ -89,17 +90,26 @@ def comparison_caption(windows: tuple, change: dict, freq: str, since: object,
     return text
 
 
-def table_with_durations(table, name: str, durations: list[str]) -> None:  # noqa: ANN001 - a pandas.DataFrame
+def table_with_durations(table, name: str, durations: list[str], link_ids: bool = False,  # noqa: ANN001
+                         ) -> None:
     """A table whose ``durations`` columns (minutes) read 45 min / 6.2 h / 2.4 d (changes signed), and a button that
-    downloads it as ``name.csv`` with those columns in minutes, named so (``median_minutes``)."""
+    downloads it as ``name.csv`` with those columns in minutes, named so (``median_minutes``). ``link_ids``: the
+    shown table starts with a link to each row's incident page (from its ``id``; not in the CSV)."""
     from sherlock.analytics.units import duration, duration_change
+    from ui.incident import incident_url
 
     def label(column: str) -> str:
         return column.replace("minutes_to_resolve", "time_to_resolve").removesuffix("_minutes")
 
     shown = table.assign(**{column: table[column].map(duration_change if column.startswith("change_") else duration)
                             for column in durations})
-    st.dataframe(shown.rename(columns={column: label(column) for column in durations}), hide_index=True)
+    links = {}
+    if link_ids:
+        shown.insert(0, "page", shown["id"].map(incident_url))
+        links["page"] = st.column_config.LinkColumn(
+            "page", display_text="🧾 open", help="Open the incident's page: every field and the incidents most like it")
+    st.dataframe(shown.rename(columns={column: label(column) for column in durations}), hide_index=True,
+                 column_config=links or None)
     raw = table.rename(columns={column: column if "minutes" in column else f"{column}_minutes"
                                 for column in durations})
     st.download_button(f"Download {name}.csv", raw.to_csv(index=False), f"{name}.csv", "text/csv",
@@ -139,7 +149,7 @@ def themes_tab_ui(view) -> None:  # noqa: ANN001 - the page's frame of incidents
     picked = st.selectbox("Drill down into a theme", list(choices))
     members = view[view["theme"] == choices.get(picked)].sort_values("created", ascending=False)
     table_with_durations(members[["id", "title", "service", "severity", "status", "created", "minutes_to_resolve",
-                                  "repeat_of"]], "theme-incidents", ["minutes_to_resolve"])
+                                  "repeat_of"]], "theme-incidents", ["minutes_to_resolve"], link_ids=True)
     if st.button("🔎 Search similar incidents in Chat search", disabled=members.empty,
                  help="Asks the chat page about the newest incident of this theme"):
         st.session_state["pending_question"] = members["title"].iloc[0]

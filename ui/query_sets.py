@@ -55,3 +55,34 @@ def query_set_ui(ws: Workspace) -> tuple[str, dict[str, str], dict[str, dict[str
         return None
     st.caption(" · ".join([f"{len(usable.queries):,} of {len(queries):,} queries usable", *usable.notes]))
     return name, usable.queries, usable.qrels
+
+
+PAIR_SETS = ("Incident page votes", "Upload")
+
+
+def pair_set_ui(ws: Workspace) -> tuple[str, dict, dict[str, dict[str, int]]] | None:
+    """Pick labelled incident pairs for the similar-incidents mode — the "same root cause: yes / no" votes of the
+    incident page, or an uploaded TREC qrels file (anchor 0 past-incident grade; anchors are stored incidents) — and
+    check them against the workspace (:func:`sherlock.evaluation.pairs.load_pairs`). Returns ``(name, anchor
+    incidents, qrels)``, or ``None`` after saying why there is nothing to use."""
+    from sherlock.evaluation.pairs import load_pairs
+    source = st.radio("Labelled pairs", PAIR_SETS, horizontal=True, key="pair_set_source")
+    path = None
+    if source == "Upload":
+        upload = st.file_uploader("TREC qrels of incident pairs: `anchor 0 past-incident grade` per line (grade 1: "
+                                  "same root cause, 0: not)", type=["tsv", "txt", "trec", "qrels"])
+        if upload is None:
+            st.info("Upload one qrels file of labelled incident pairs.")
+            return None
+        path = save_uploads([upload], ws.settings.home / "uploads")[0]
+    try:
+        pairs = load_pairs(ws, None, path)
+    except ValueError as error:
+        if path is None:
+            st.info("No usable votes yet. On an **Incident** page, answer *Same root cause?* for its similar "
+                    "incidents: each incident with a *yes* becomes a labelled anchor here.")
+        else:
+            st.error(f"Those pairs cannot be used: {error}")
+        return None
+    st.caption(" · ".join([f"{len(pairs.incidents):,} anchor incidents usable", *pairs.notes]))
+    return pairs.name, pairs.incidents, pairs.qrels

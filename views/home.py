@@ -36,6 +36,8 @@ left, right = st.columns(2)
 with left:
     st.page_link("views/chat.py", label="Chat search — ask about a symptom or a ticket id", icon="💬")
     st.page_link("views/data.py", label="Data — add your incidents, browse the corpus", icon="🗂️")
+    st.page_link("views/incident.py", label="Incident — one incident, its similar incidents and what fixed them",
+                 icon="🧾")
 with right:
     st.page_link("views/tuning.py", label="Fusion tuning — weigh dense, BM25 and TF-IDF", icon="🎛️")
     st.page_link("views/patterns.py", label="Incident patterns — trends, MTTR, recurring causes", icon="📈")

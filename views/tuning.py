@@ -1,5 +1,6 @@
-"""Fusion tuning: score a labelled query set once, evaluate every dense/BM25/TF-IDF weight triple with
-cross-validation, see the metric over the weight simplex, and apply the best weights to search."""
+"""Fusion tuning: score a labelled query set (search) or labelled incident pairs (similar incidents) once, evaluate
+every dense/BM25/TF-IDF weight triple with cross-validation, see the metric over the weight simplex, and apply the best
+weights to that mode."""
 
 import hashlib
 import json
@@ -7,30 +8,36 @@ import json
 import streamlit as st
 
 from sherlock.evaluation import tuning as tune
+from sherlock.search.similar import SimilarFinder
 from ui import resources
-from ui.query_sets import query_set_ui
+from ui.query_sets import pair_set_ui, query_set_ui
 from ui.tuning import options_ui, per_query_ui, result_ui, simplex_ui, single_vs_fused_ui, slices_ui, weights_text
 from ui.widgets import progress_callback
 
 ws = resources.workspace()
 settings = ws.settings
-current = (tuple(settings.weights), settings.fusion, settings.norm)
 st.title("🎛️ Fusion tuning")
 st.caption("How should dense, BM25 and TF-IDF scores combine on *your* incidents? Each query is scored once; then "
            "every weight triple on the simplex is evaluated, and the reported score is k-fold cross-validated.")
 if not ws.store.count():
     st.info("The workspace is empty: load the demo corpus or your incidents on the **Data** page first.")
     st.stop()
-chosen = query_set_ui(ws)
+mode = st.radio("Tune", ["search", "similar"], horizontal=True, key="tuning_mode", format_func={
+    "search": "Search (labelled queries)", "similar": "Similar incidents (labelled incident pairs)"}.get)
+similar = mode == "similar"
+current = ((tuple(settings.similar_weights), settings.similar_fusion, settings.similar_norm) if similar
+           else (tuple(settings.weights), settings.fusion, settings.norm))
+chosen = pair_set_ui(ws) if similar else query_set_ui(ws)
 options = options_ui()
 
 if st.button("Run tuning", type="primary", disabled=chosen is None or not options.ready):
     name, queries, qrels = chosen
-    key = (name, hashlib.sha1(json.dumps(queries, sort_keys=True).encode()).hexdigest(), ws.store.revision())
+    key = (mode, name, hashlib.sha1(json.dumps(sorted(queries), sort_keys=True).encode()).hexdigest(),
+           ws.store.revision(), json.dumps(qrels, sort_keys=True))
     if st.session_state.get("tuning_pool", (None,))[0] != key:  # a new metric or fusion reuses the scored pool
         update = progress_callback(bar := st.progress(0.0, text="Scoring each query once…"))
-        pool = resources.searcher().score_pools(queries, n=200,
-                                     progress=lambda done, total: update("Scoring queries", done, total))
+        scorer = SimilarFinder(ws).score_pools if similar else resources.searcher().score_pools
+        pool = scorer(queries, n=200, progress=lambda done, total: update("Scoring queries", done, total))
         st.session_state.tuning_pool = (key, pool)
         bar.empty()
     pool = st.session_state.tuning_pool[1]
@@ -46,23 +53,23 @@ if st.button("Run tuning", type="primary", disabled=chosen is None or not option
         result.mlflow_run_id = tune.log_to_mlflow(result, settings, query_set=name)
     except Exception as error:  # noqa: BLE001 - tracking is a record of the run, never a reason to lose it
         st.warning(f"The run could not be logged to MLflow ({error}); the results below are still valid.")
-    st.session_state.tuning = {"result": result, "pool": pool, "qrels": qrels, "set": name, "step": options.step,
-                                "current": current}
+    st.session_state[f"tuning_{mode}"] = {"result": result, "pool": pool, "qrels": qrels, "set": name,
+                                          "step": options.step, "current": current}
 
-if "tuning" not in st.session_state:
+if f"tuning_{mode}" not in st.session_state:
     st.stop()
-state = st.session_state.tuning
+state = st.session_state[f"tuning_{mode}"]
 if state["current"] != current:  # the workspace's setting changed (applied below, or elsewhere): score the new one
     state.update(result=tune.with_current(state["result"], state["pool"], state["qrels"], current), current=current)
 result, step = state["result"], state["step"]
 st.divider()
 applied = st.session_state.pop("tuning_applied", None)
 if result_ui(result, state["set"], current):
-    path = tune.apply_result(settings, result)
+    path = tune.apply_result(settings, result, mode=mode)
     resources.reload_settings()  # the rerun reads the applied setting, and the tiles score it
     st.session_state.tuning_applied = (f"Applied {weights_text(result.weights)}, {result.fusion} over {result.norm} "
-                                       f"— saved to `{path}`; search uses them now. (A `SHERLOCK_WEIGHTS`/`_FUSION`/"
-                                       "`_NORM` environment variable would still override the file.)")
+                                       f"— saved to `{path}`; {'similar incidents use' if similar else 'search uses'} "
+                                       "them now. (A `SHERLOCK_` environment variable would still override the file.)")
     st.rerun()
 if applied:
     st.success(applied)

@@ -54,6 +54,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                   f"{len(file.updated)} updated, {len(file.unchanged)} unchanged, {len(file.rejected)} rejected{note}")
             for incident_id, other in file.duplicate_content:
                 print(f"  same content: {incident_id} duplicates {other}")
+        for duplicate in report.possible_duplicates:
+            if not duplicate.reason.startswith("same text"):  # those are listed per file above
+                print(f"  possible duplicate: {duplicate.id} of {duplicate.of} ({duplicate.reason})")
         if report.sync:
             print(f"indexes at revision {report.sync.revision}: {report.sync.embedded} embedded, "
                   f"{report.sync.deleted} removed ({report.sync.seconds:.1f}s)")
@@ -95,7 +98,7 @@ def search_text(response: Any) -> str:
         lines += [f"  {hit.id}  {hit.title}  (exact id)" for hit in exact]
         related = [hit for hit in response.results if hit.related]
         if related:
-            lines.append(f"Related (similar to {exact[0].id}; fused search scores):")
+            lines.append(f"Related (similar incidents to {exact[0].id}; their similarity scores):")
             lines += [f"{rank:>3}. {hit.id}  {hit.title}  score={hit.score:.3f}"
                       for rank, hit in enumerate(related, start=1)]
         return "\n".join(lines)
@@ -231,21 +234,26 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     ready(workspace)
     store = FeedbackStore(workspace.settings.feedback_path)
     queries, qrels = store.judgements()
+    pairs = store.pair_qrels()
     data: dict[str, Any] = {"records": store.count(), "queries": len(queries),
                             "judgements": sum(len(judged) for judged in qrels.values()),
+                            "pairs": sum(len(judged) for judged in pairs.values()),
                             "store": str(workspace.settings.feedback_path)}
     if args.action == "export":
-        queries_path, qrels_path = store.export(args.out or workspace.settings.home / "feedback")
-        data.update(queries_path=str(queries_path), qrels_path=str(qrels_path))
+        out = args.out or workspace.settings.home / "feedback"
+        queries_path, qrels_path = store.export(out)
+        pairs_path = store.export_pairs(out / "feedback_pairs.tsv")
+        data.update(queries_path=str(queries_path), qrels_path=str(qrels_path), pairs_path=str(pairs_path))
     store.close()
     if args.json:
         print_json(data)
     elif args.action == "export":
         print(f"{data['queries']} labelled queries ({data['judgements']} judgements from {data['records']} "
-              f"feedback records) → {data['queries_path']}, {data['qrels_path']}")
+              f"feedback records) → {data['queries_path']}, {data['qrels_path']}; {data['pairs']} labelled "
+              f"incident pairs → {data['pairs_path']}")
     else:
-        print(f"{data['records']} feedback records on {data['queries']} queries ({data['judgements']} judgements) "
-              f"in {data['store']}")
+        print(f"{data['records']} feedback records on {data['queries']} queries ({data['judgements']} judgements), "
+              f"{data['pairs']} labelled incident pairs, in {data['store']}")
     return 0
 
 

@@ -28,6 +28,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from sherlock.search.searcher import Searcher
     norms = args.norm or ["minmax", "zscore", "rank"]
     check_options(args.metric, args.fusion, norms, args.step, args.folds)
+    if args.similar:
+        return tune_similar(args, norms)
+    if args.incidents:
+        raise ValueError("--incidents is for --similar (anchor incidents of labelled pairs)")
     loaded = query_set_from(args)
     workspace = open_workspace(args)
     ready(workspace)
@@ -46,6 +50,37 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"sherlock tune: warning: the run was not logged to MLflow ({exc})", file=sys.stderr)
     applied = apply_result(settings, result) if args.apply else None
     print_json(result.as_dict()) if args.json else print(tune_report(result, query_set.name, settings, applied))
+    return 0
+
+
+def tune_similar(args: argparse.Namespace, norms: list[str]) -> int:
+    """``sherlock tune --similar``: the similar-incidents mode's fusion, tuned on labelled incident pairs."""
+    from sherlock.cli.reports import tune_report
+    from sherlock.evaluation.pairs import load_pairs
+    from sherlock.evaluation.tuning import apply_result, log_to_mlflow, tune
+    from sherlock.search.similar import SimilarFinder
+    if args.demo or args.queries:
+        raise ValueError("--similar tunes on labelled incident pairs: give --qrels PAIRS (with --incidents FILE for "
+                         "new incidents), or nothing to use the incident page's votes; not --demo or --queries")
+    workspace = open_workspace(args)
+    ready(workspace)
+    settings = workspace.settings
+    pairs = load_pairs(workspace, args.incidents, args.qrels)
+    for note in pairs.notes:
+        print(f"sherlock tune: {note}", file=sys.stderr)
+    pool = SimilarFinder(workspace).score_pools(pairs.incidents, n=args.candidates,
+                                                progress=query_progress("scoring incidents"))
+    current = (settings.similar_weights, settings.similar_fusion, settings.similar_norm)
+    result = tune(pool, pairs.qrels, metric=args.metric, fusion=args.fusion, norms=norms, step=args.step,
+                  folds=args.folds, seed=args.seed, current=current, rrf_k=settings.rrf_k)
+    result.params["mode"] = "similar"
+    try:
+        result.mlflow_run_id = log_to_mlflow(result, settings, f"similar: {pairs.name}")
+    except Exception as exc:  # noqa: BLE001 - the record of a run must not cost the run itself
+        print(f"sherlock tune: warning: the run was not logged to MLflow ({exc})", file=sys.stderr)
+    applied = apply_result(settings, result, mode="similar") if args.apply else None
+    print_json({**result.as_dict(), "mode": "similar"}) if args.json else \
+        print(tune_report(result, f"similar incidents, {pairs.name}", settings, applied, mode="similar"))
     return 0
 
 

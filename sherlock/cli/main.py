@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sherlock.cli import commands, experiments
+from sherlock.cli import commands, experiments, incidents
 
 COMMANDS = {
     "ingest": "validate incident files and add them to the workspace",
     "search": "search past incidents (one query, or a batch file to a TREC run)",
     "show": "print one incident with all its fields",
+    "similar": "past incidents most like one incident (stored or new) and why, or a batch of incidents to a TREC run",
+    "delete": "delete incidents from the workspace (their indexes follow)",
     "stats": "corpus and workspace statistics",
     "reindex": "rebuild the vector and lexical indexes from the store",
     "ask": "answer a question from past incidents, citing them (offline, or Gemini when a key is set)",
@@ -62,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
 
+    similar = commands.add_parser("similar", help=COMMANDS["similar"], description=COMMANDS["similar"])
+    similar.add_argument("id", nargs="?", metavar="ID", help="a stored incident (never returned as its own match)")
+    similar.add_argument("--incident", type=Path, metavar="FILE", help="a new incident (JSON, canonical fields; "
+                         "title and description are enough)")
+    similar.add_argument("--incidents", type=Path, metavar="FILE", help="batch mode: one canonical incident per "
+                         "line (JSONL); each line's own id is left out of its results")
+    similar.add_argument("-k", type=positive_int, default=None, help="how many (default 10; batch mode 100)")
+    similar.add_argument("--run-out", type=Path, help="batch mode: write a TREC run here")
+    similar.add_argument("--json", action="store_true")
+
+    delete = commands.add_parser("delete", help=COMMANDS["delete"], description=COMMANDS["delete"])
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.add_argument("--json", action="store_true")
+
     stats = commands.add_parser("stats", help=COMMANDS["stats"], description=COMMANDS["stats"])
     stats.add_argument("--json", action="store_true")
 
@@ -99,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--candidates", type=int, default=200, help="per-retriever pool per query (default 200)")
     tune.add_argument("--apply", action="store_true", help="write the best weights, fusion and norm to the "
                       "workspace's sherlock.toml")
+    tune.add_argument("--similar", action="store_true", help="tune the similar-incidents mode on labelled incident "
+                      "pairs: --qrels PAIRS (anchors are stored incidents, or those of --incidents FILE.jsonl), or "
+                      "nothing for the incident page's \"same root cause\" votes")
+    tune.add_argument("--incidents", type=Path, metavar="FILE", help="with --similar: the anchor incidents (JSONL)")
     tune.add_argument("--json", action="store_true")
 
     patterns = commands.add_parser("patterns", help=COMMANDS["patterns"], description=COMMANDS["patterns"])
@@ -165,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": commands.cmd_ingest, "search": commands.cmd_search, "show": commands.cmd_show,
+    "similar": incidents.cmd_similar, "delete": incidents.cmd_delete,
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
     "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online}

@@ -20,13 +20,16 @@ if TYPE_CHECKING:
 P_VALUES = ("p_paired_t", "p_wilcoxon", "p_permutation", "p_welch")
 
 
-def tune_report(result: TuneResult, query_set: str, settings: Settings, applied: Path | None = None) -> str:
+def tune_report(result: TuneResult, query_set: str, settings: Settings, applied: Path | None = None,
+                mode: str = "search") -> str:
     """The human summary: best, cross-validated, current, default and single-retriever scores, and where the MLflow
-    run is."""
+    run is. ``mode="similar"``: the similar-incidents mode's own current setting."""
     def row(label: str, weights: Any, norm: str, score: str) -> list[str]:
         return [label, *(f"{w:.2f}" for w in weights), norm, score]
 
-    current = (tuple(settings.weights), settings.fusion, settings.norm)
+    similar = mode == "similar"
+    current = ((tuple(settings.similar_weights), settings.similar_fusion, settings.similar_norm) if similar
+               else (tuple(settings.weights), settings.fusion, settings.norm))
     p = result.params
     rows = [["setting", *RETRIEVERS, "norm", result.metric],
             ["tuned, cross-validated", "", "", "", "", f"{result.cv_mean:.4f} ± {result.cv_std:.4f}"],
@@ -42,7 +45,8 @@ def tune_report(result: TuneResult, query_set: str, settings: Settings, applied:
     if result.mlflow_run_id:
         lines.append(f"MLflow: run {result.mlflow_run_id} in experiment fusion-tuning at {settings.tracking_uri}")
     if applied:
-        lines.append(f"Applied: weights, fusion and norm written to {applied}; search uses them now.")
+        what = "similar incidents use" if similar else "search uses"
+        lines.append(f"Applied: weights, fusion and norm written to {applied}; {what} them now.")
     else:
         lines.append(f"Not applied: add --apply to write them to {settings.home / 'sherlock.toml'}.")
     return "\n".join(lines)

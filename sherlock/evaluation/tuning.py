@@ -219,8 +219,12 @@ def with_current(result: TuneResult, pool: CandidatePool, qrels: Qrels, current:
     return replace(result, current_score=float(scores.mean()), per_query=per_query)
 
 
-def apply_result(settings: Settings, result: TuneResult) -> Path:
+def apply_result(settings: Settings, result: TuneResult, mode: str = "search") -> Path:
     """Write the tuned weights, fusion and normalisation to ``<home>/sherlock.toml`` (search, chat and the CLI read
-    it; a ``SHERLOCK_WEIGHTS``/``_FUSION``/``_NORM`` environment variable still overrides it)."""
-    return write_settings_file(settings.home, {"weights": list(result.weights), "fusion": result.fusion,
-                                               "norm": result.norm})
+    it; a ``SHERLOCK_WEIGHTS``/``_FUSION``/``_NORM`` environment variable still overrides it). ``mode="similar"``
+    writes the similar-incidents mode's own ``similar_weights``/``similar_fusion``/``similar_norm``."""
+    if mode not in ("search", "similar"):
+        raise ValueError(f"unknown tuning mode {mode!r}; use 'search' or 'similar'")
+    prefix = "similar_" if mode == "similar" else ""
+    return write_settings_file(settings.home, {f"{prefix}weights": list(result.weights),
+                                               f"{prefix}fusion": result.fusion, f"{prefix}norm": result.norm})

@@ -34,7 +34,7 @@ from sherlock.retrievers.lexical_index import (
     ScoreColumn,
     check_choice,
     read_manifest,
-    sparse_columns,
+    term_weight_columns,
     top_k_in_batches,
     write_dir_atomically,
 )
@@ -143,6 +143,10 @@ class BM25Retriever(Retriever):
         check_choice("method", self.method, METHODS)
         self.docs_ = DocIndex([incident.id for incident in incidents])
         corpus_tokens = [tokenize(weighted_text(incident, self.field_weights)) for incident in incidents]
+        # the corpus statistics a delta segment is scored with (sherlock.retrievers.delta); the mean as bm25s takes it
+        self.n_docs_ = len(corpus_tokens)
+        self.avg_doc_len_: float | None = float(np.array([len(t) for t in corpus_tokens]).mean()) \
+            if corpus_tokens else None
         if not any(corpus_tokens):  # no documents, or no indexable word in any: nothing can match
             self.index_: Any = None
         elif self.backend == "bm25s":
@@ -168,7 +172,7 @@ class BM25Retriever(Retriever):
         if not hasattr(self, "docs_"):
             raise ValueError("this BM25Retriever is not fitted: call .fit(incidents) or BM25Retriever.load(dir)")
 
-    def _query_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
+    def score_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
         """Per query, the rows with a nonzero score and those scores."""
         token_lists = [query_tokens(query) for query in queries]
         if self.index_ is None:
@@ -181,17 +185,20 @@ class BM25Retriever(Retriever):
                 rows = np.flatnonzero(scores)
                 columns.append((rows, scores[rows]))
             return columns
-        vocab = self.index_.vocab_dict
-        query_rows: list[int] = []
-        term_columns: list[int] = []
-        for number, tokens in enumerate(token_lists):
-            ids = [vocab[token] for token in tokens if token in vocab]
-            query_rows.extend([number] * len(ids))
-            term_columns.extend(ids)
-        # duplicate (query, term) pairs add up, as repeated query terms do in bm25s, rank-bm25 and Lucene
-        counts = sp.csr_matrix((np.ones(len(query_rows)), (query_rows, term_columns)),
-                               shape=(len(token_lists), self._weights.shape[1]))
-        return sparse_columns(sp.csc_matrix(self._weights @ counts.T))
+        return term_weight_columns(self._weights, self.index_.vocab_dict, token_lists)
+
+    def doc_freqs(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many indexed documents contain each term (0 for a term the index never saw): the number of stored
+        weights in the term's column. Only a ``bm25s`` index keeps its columns."""
+        self._check_fitted()
+        terms = list(terms)
+        if self.index_ is None:
+            return dict.fromkeys(terms, 0)
+        if self._weights is None:
+            raise ValueError("document frequencies are read from a backend='bm25s' index; refit with that backend")
+        vocab, indptr, width = self.index_.vocab_dict, self._weights.indptr, self._weights.shape[1]
+        columns = {term: vocab.get(term, width) for term in terms}
+        return {term: int(indptr[c + 1] - indptr[c]) if c < width else 0 for term, c in columns.items()}
 
     def search(self, query: str, k: int = 10, allowed: Collection[str] | None = None) -> Scores:
         return self.search_many([query], k, allowed)[0]
@@ -200,7 +207,7 @@ class BM25Retriever(Retriever):
                     allowed: Collection[str] | None = None, batch_size: int = 256) -> list[Scores]:
         """``search`` for many queries: one sparse product per ``batch_size`` queries, one mask for all."""
         self._check_fitted()
-        return top_k_in_batches(self.docs_, self._query_columns, queries, k, allowed, batch_size)
+        return top_k_in_batches(self.docs_, self.score_columns, queries, k, allowed, batch_size)
 
     def score(self, query: str, doc_ids: Iterable[str]) -> Scores:
         self._check_fitted()
@@ -212,7 +219,7 @@ class BM25Retriever(Retriever):
         elif self._weights is None:
             values = self.index_.get_batch_scores(query_tokens(query), rows)
         else:
-            column_rows, column_values = self._query_columns([query])[0]
+            column_rows, column_values = self.score_columns([query])[0]
             dense = np.zeros(len(self.docs_))
             dense[column_rows] = column_values
             values = dense[rows]
@@ -231,7 +238,8 @@ class BM25Retriever(Retriever):
             if self.index_ is not None:
                 self.index_.save(tmp, show_progress=False)
             manifest = {"format": "sherlock.bm25", "version": 1, "params": self.get_params(),
-                        "has_bm25s_index": self.index_ is not None, "ids": self.docs_.ids}
+                        "has_bm25s_index": self.index_ is not None, "ids": self.docs_.ids,
+                        "n_docs": self.n_docs_, "avg_doc_len": self.avg_doc_len_}
             (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
         return write_dir_atomically(directory, write)
@@ -244,6 +252,8 @@ class BM25Retriever(Retriever):
         manifest = read_manifest(directory, MANIFEST, "sherlock.bm25")
         retriever = cls(**manifest["params"])
         retriever.docs_ = DocIndex(manifest["ids"])
+        retriever.n_docs_ = len(manifest["ids"])
+        retriever.avg_doc_len_ = manifest.get("avg_doc_len")  # absent from indexes saved before deltas existed
         retriever.index_ = None
         if manifest["has_bm25s_index"]:
             retriever.index_ = bm25s.BM25.load(directory, mmap=mmap, show_progress=False)

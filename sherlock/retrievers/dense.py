@@ -85,13 +85,16 @@ class DenseRetriever(Retriever):
     def count(self) -> int:
         return self._open().count()
 
-    def hashes(self) -> dict[str, str]:
-        """``{id: content_hash}`` of every stored vector."""
+    def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """``{id: content_hash}`` of every stored vector, or of those of ``ids`` that are stored (read by id, so
+        the cost follows ``len(ids)``, not the collection's size)."""
         collection = self._open()
+        pages = (collection.get(include=["metadatas"], limit=5000, offset=offset)
+                 for offset in range(0, collection.count(), 5000)) if ids is None else \
+            (collection.get(ids=list(ids[start:start + 5000]), include=["metadatas"])
+             for start in range(0, len(ids), 5000))
         out: dict[str, str] = {}
-        total = collection.count()
-        for offset in range(0, total, 5000):
-            page = collection.get(include=["metadatas"], limit=5000, offset=offset)
+        for page in pages:
             for incident_id, metadata in zip(page["ids"], page["metadatas"], strict=True):
                 out[incident_id] = (metadata or {}).get("content_hash", "")
         return out

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,33 @@ def sparse_columns(product: sp.csc_matrix) -> list[ScoreColumn]:
     """The stored rows and values of each column of a (documents x queries) score matrix."""
     return [(product.indices[product.indptr[j]:product.indptr[j + 1]],
              product.data[product.indptr[j]:product.indptr[j + 1]]) for j in range(product.shape[1])]
+
+
+def scores_at(docs: DocIndex, column: ScoreColumn, doc_ids: Iterable[str]) -> Scores:
+    """``{id: score}`` of the known ids among ``doc_ids`` (in their order) from one query's score column; 0 for a
+    document the column leaves out."""
+    rows = docs.rows(doc_ids)
+    if not rows:
+        return {}
+    dense = np.zeros(len(docs))
+    dense[column[0]] = column[1]
+    return {docs.ids[row]: float(dense[row]) for row in rows}
+
+
+def term_weight_columns(weights: sp.csc_matrix, vocabulary: Mapping[str, int],
+                        token_lists: Sequence[Sequence[str]]) -> list[ScoreColumn]:
+    """Per token list, the rows of a (documents x terms) weight matrix with a nonzero sum over its tokens' columns and
+    those sums — how BM25 scores a query with precomputed weights (bm25s, Lù 2024). Repeated tokens add up, as
+    repeated query terms do in bm25s, rank-bm25 and Lucene; tokens outside ``vocabulary`` add nothing."""
+    query_rows: list[int] = []
+    term_columns: list[int] = []
+    for number, tokens in enumerate(token_lists):
+        ids = [vocabulary[token] for token in tokens if token in vocabulary]
+        query_rows.extend([number] * len(ids))
+        term_columns.extend(ids)
+    counts = sp.csr_matrix((np.ones(len(query_rows)), (query_rows, term_columns)),
+                           shape=(len(token_lists), weights.shape[1]))
+    return sparse_columns(sp.csc_matrix(weights @ counts.T))
 
 
 def top_k_in_batches(docs: DocIndex, score_columns: Callable[[Sequence[str]], list[ScoreColumn]],

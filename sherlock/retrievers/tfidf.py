@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -26,6 +26,7 @@ from sherlock.retrievers.lexical_index import (
     DocIndex,
     ScoreColumn,
     read_manifest,
+    scores_at,
     sparse_columns,
     top_k_in_batches,
     write_dir_atomically,
@@ -41,16 +42,23 @@ MANIFEST = "sherlock_tfidf.json"
 MATRIX = "tfidf.npz"
 
 
-def query_matrix(queries: Sequence[str], vocabulary: dict[str, int], idf: np.ndarray,
+def query_matrix(queries: Sequence[str], vocabulary: Mapping[str, int], idf: np.ndarray,
                  sublinear_tf: bool = True) -> sp.csr_matrix:
-    """(len(queries), len(vocabulary)) L2-normalised tf-idf rows, as ``TfidfVectorizer.transform`` computes them:
+    """(len(queries), len(vocabulary)) L2-normalised tf-idf rows of the queries' :func:`sherlock.text.query_tokens`,
+    as ``TfidfVectorizer.transform`` computes them (:func:`tfidf_rows`)."""
+    return tfidf_rows([query_tokens(query) for query in queries], vocabulary, idf, sublinear_tf)
+
+
+def tfidf_rows(token_lists: Sequence[Sequence[str]], vocabulary: Mapping[str, int], idf: np.ndarray,
+               sublinear_tf: bool = True) -> sp.csr_matrix:
+    """(len(token_lists), len(vocabulary)) L2-normalised tf-idf rows, as ``TfidfVectorizer.transform`` computes them:
     term counts (terms outside the vocabulary dropped), ``1 + ln(tf)`` when sublinear, times idf, divided by the
     row's Euclidean norm summed in column order (scikit-learn's ``inplace_csr_row_normalize_l2``)."""
     indptr: list[int] = [0]
     indices: list[int] = []
     data: list[float] = []
-    for query in queries:
-        counts = Counter(vocabulary[token] for token in query_tokens(query) if token in vocabulary)
+    for tokens in token_lists:
+        counts = Counter(column for column in map(vocabulary.get, tokens) if column is not None)
         columns = sorted(counts)
         values = [((math.log(counts[c]) + 1.0) if sublinear_tf else float(counts[c])) * float(idf[c])
                   for c in columns]
@@ -62,7 +70,26 @@ def query_matrix(queries: Sequence[str], vocabulary: dict[str, int], idf: np.nda
         data.extend(value / norm if norm else value for value in values)
         indptr.append(len(indices))
     return sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
-                          np.asarray(indptr, dtype=np.int32)), shape=(len(queries), len(vocabulary)))
+                          np.asarray(indptr, dtype=np.int32)), shape=(len(token_lists), len(vocabulary)))
+
+
+def term_coverage(query: str, doc_ids: Sequence[str], vocabulary: Container[str],
+                  term_idf: Callable[[Iterable[str]], dict[str, float]],
+                  contains: Callable[[Iterable[str]], np.ndarray], drop_unknown: bool = False) -> np.ndarray:
+    """Per document of ``doc_ids``, the IDF-weighted share of the query's terms it contains: each term of
+    :func:`sherlock.text.coverage_terms` weighs its ``term_idf`` and counts when ``contains`` finds any of its
+    spellings (synonyms count); with ``drop_unknown``, terms no spelling of which is in ``vocabulary`` are left out."""
+    result = np.zeros(len(doc_ids))
+    terms = coverage_terms(query, vocabulary)
+    if drop_unknown:
+        terms = {t: found_as for t, found_as in terms.items() if any(a in vocabulary for a in found_as)}
+    weights = term_idf(terms)
+    total = sum(weights.values())
+    if not terms or total <= 0 or not vocabulary:
+        return result
+    for term, found_as in terms.items():
+        result += weights[term] * contains(found_as)
+    return result / total
 
 
 class TfidfRetriever(Retriever):
@@ -86,7 +113,7 @@ class TfidfRetriever(Retriever):
     def fit(self, incidents: Sequence[Incident]) -> Self:
         self.docs_ = DocIndex([incident.id for incident in incidents])
         texts = [weighted_text(incident, self.field_weights) for incident in incidents]
-        self.vocabulary_: dict[str, int] = {}
+        self.vocabulary_: Mapping[str, int] = {}
         self.idf_ = np.zeros(0)
         self.matrix_ = sp.csc_matrix((len(texts), 0))
         if texts:
@@ -105,12 +132,29 @@ class TfidfRetriever(Retriever):
         if not hasattr(self, "docs_"):
             raise ValueError("this TfidfRetriever is not fitted: call .fit(incidents) or TfidfRetriever.load(dir)")
 
-    def _query_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
+    def query_vectors(self, queries: Sequence[str]) -> sp.csr_matrix:
+        """The queries' L2-normalised tf-idf rows in this index's vector space (:func:`query_matrix`)."""
+        self._check_fitted()
+        return query_matrix(queries, self.vocabulary_, self.idf_, self.sublinear_tf)
+
+    def columns_for(self, vectors: sp.csr_matrix) -> list[ScoreColumn]:
+        """Per row of ``vectors`` (query vectors of this space, or of a wider one whose first columns are this
+        index's, as a delta segment's are), the rows with a nonzero cosine score and those scores."""
+        width = self.matrix_.shape[1]
+        if not width:
+            return sparse_columns(sp.csc_matrix((len(self.docs_), vectors.shape[0])))
+        if vectors.shape[1] != width:  # keep this index's columns; the wider space's own terms score nothing here
+            vectors = vectors.tocoo()
+            keep = vectors.col < width
+            vectors = sp.csr_matrix((vectors.data[keep], (vectors.row[keep], vectors.col[keep])),
+                                    shape=(vectors.shape[0], width))
+        return sparse_columns(sp.csc_matrix(self.matrix_ @ vectors.T))
+
+    def score_columns(self, queries: Sequence[str]) -> list[ScoreColumn]:
         """Per query, the rows with a nonzero cosine score and those scores."""
         if not self.vocabulary_:
             return sparse_columns(sp.csc_matrix((len(self.docs_), len(queries))))
-        vectors = query_matrix(queries, self.vocabulary_, self.idf_, self.sublinear_tf)
-        return sparse_columns(sp.csc_matrix(self.matrix_ @ vectors.T))
+        return self.columns_for(self.query_vectors(queries))
 
     def term_idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Each term's IDF in this index; a term the corpus never uses gets the largest IDF (the rarest term's), and
@@ -127,26 +171,23 @@ class TfidfRetriever(Retriever):
         out with ``drop_unknown``); 0 for an id this index does not hold. Read from the posting lists, so a pool of
         hundreds costs well under 1 ms."""
         self._check_fitted()
-        result = np.zeros(len(doc_ids))
-        terms = coverage_terms(query, self.vocabulary_)
-        if drop_unknown:
-            terms = {t: found_as for t, found_as in terms.items() if any(a in self.vocabulary_ for a in found_as)}
-        weights = self.term_idf(terms)
-        total = sum(weights.values())
-        if not terms or total <= 0 or not self.vocabulary_:
-            return result
-        rows = np.array([self.docs_.row_of.get(d, -1) for d in doc_ids], dtype=np.int64)
-        known = rows >= 0
-        indptr, indices = self.matrix_.indptr, self.matrix_.indices
-        for term, found_as in terms.items():
+        return term_coverage(query, doc_ids, self.vocabulary_, self.term_idf, self.holders(doc_ids), drop_unknown)
+
+    def holders(self, doc_ids: Sequence[str], hidden: Collection[str] = ()) -> Callable[[Iterable[str]], np.ndarray]:
+        """``contains(tokens)``: per document of ``doc_ids``, whether it uses any of ``tokens`` — read from the
+        posting lists; False for an id this index does not hold or that is ``hidden``."""
+        rows = np.array([-1 if d in hidden else self.docs_.row_of.get(d, -1) for d in doc_ids], dtype=np.int64)
+        indptr, indices, width = self.matrix_.indptr, self.matrix_.indices, self.matrix_.shape[1]
+
+        def contains(tokens: Iterable[str]) -> np.ndarray:
             has = np.zeros(len(self.docs_.ids) + 1, dtype=bool)  # the last slot stands for unknown ids
-            for token in found_as:
+            for token in tokens:
                 column = self.vocabulary_.get(token)
-                if column is not None:
+                if column is not None and column < width:
                     has[indices[indptr[column]:indptr[column + 1]]] = True
-            result += weights[term] * has[rows]
-        result[~known] = 0.0
-        return result / total
+            return has[rows]
+
+        return contains
 
     def search(self, query: str, k: int = 10, allowed: Collection[str] | None = None) -> Scores:
         return self.search_many([query], k, allowed)[0]
@@ -155,18 +196,14 @@ class TfidfRetriever(Retriever):
                     allowed: Collection[str] | None = None, batch_size: int = 256) -> list[Scores]:
         """``search`` for many queries: one sparse product per ``batch_size`` queries, one mask for all."""
         self._check_fitted()
-        return top_k_in_batches(self.docs_, self._query_columns, queries, k, allowed, batch_size)
+        return top_k_in_batches(self.docs_, self.score_columns, queries, k, allowed, batch_size)
 
     def score(self, query: str, doc_ids: Iterable[str]) -> Scores:
         self._check_fitted()
-        rows = self.docs_.rows(doc_ids)
-        if not rows:
+        doc_ids = list(doc_ids)
+        if not self.docs_.rows(doc_ids):
             return {}
-        column_rows, column_values = self._query_columns([query])[0]
-        dense = np.zeros(len(self.docs_))
-        dense[column_rows] = column_values
-        values = dense[rows]
-        return {self.docs_.ids[row]: float(value) for row, value in zip(rows, values, strict=True)}
+        return scores_at(self.docs_, self.score_columns([query])[0], doc_ids)
 
     # -- persistence: the matrix as .npz, vocabulary + idf + ids as JSON; no pickle -------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -85,8 +85,9 @@ class EntityIndex:
             for incident in incidents:
                 for name, kind in mined_entities(incident):
                     vocabulary.setdefault(name, kind)
-        self.vocabulary_ = vocabulary
-        self.doc_entities_ = {incident.id: frozenset(self.extract(_entity_text(incident))) for incident in incidents}
+        self.vocabulary_: Mapping[str, str] = vocabulary
+        self.doc_entities_: Mapping[str, frozenset[str]] = {
+            incident.id: frozenset(self.extract(_entity_text(incident))) for incident in incidents}
         return self
 
     def extract(self, text: str) -> list[str]:
@@ -109,8 +110,54 @@ class EntityIndex:
         found = {doc_id: sorted(wanted & self.doc_entities_.get(doc_id, frozenset())) for doc_id in doc_ids}
         return {doc_id: shared for doc_id, shared in found.items() if shared}
 
+    def fit_delta(self, incidents: Sequence[Incident], base: EntityIndex) -> Self:
+        """Index ``incidents`` as a delta segment of ``base``: the vocabulary is ``base``'s (overlaid, not copied)
+        plus the names these incidents establish (``base``'s kind wins), and their entities are found with it.
+        ``base``'s documents keep theirs until the next full ``fit``, which would also find a newly mined name
+        in them."""
+        from sherlock.retrievers.segments import Overlay
+
+        extra: dict[str, str] = {}
+        if self.mine:
+            for incident in incidents:
+                for name, kind in mined_entities(incident):
+                    if name not in base.vocabulary_:
+                        extra.setdefault(name, kind)
+        self.vocabulary_ = Overlay(base.vocabulary_, extra)
+        self.doc_entities_ = {incident.id: frozenset(self.extract(_entity_text(incident))) for incident in incidents}
+        return self
+
+    def layered(self, delta: EntityIndex, hidden: Collection[str]) -> EntityIndex:
+        """This (main) index with a :meth:`fit_delta` index over it: the delta's vocabulary, its documents' entities,
+        and none for the ``hidden`` ids (deleted, or replaced by the delta's version). Built in O(delta)."""
+        from sherlock.retrievers.segments import Overlay
+
+        index = EntityIndex(self.dictionary, self.mine)
+        index.vocabulary_ = delta.vocabulary_
+        index.doc_entities_ = Overlay(self.doc_entities_, delta.doc_entities_, hidden)
+        return index
+
+    def delta_json(self) -> dict:
+        """A :meth:`fit_delta` index as JSON: its own names and documents (not its base's)."""
+        from sherlock.retrievers.segments import Overlay
+
+        if not isinstance(self.vocabulary_, Overlay):
+            raise ValueError("delta_json writes an index made by fit_delta; write a main index with to_json()")
+        return {"extra_vocabulary": dict(self.vocabulary_.top),
+                "docs": {k: sorted(v) for k, v in self.doc_entities_.items()}}
+
+    @classmethod
+    def from_delta_json(cls, data: dict, base: EntityIndex) -> EntityIndex:
+        """The :meth:`fit_delta` index that :meth:`delta_json` wrote, over ``base``."""
+        from sherlock.retrievers.segments import Overlay
+
+        index = cls(base.dictionary, base.mine)
+        index.vocabulary_ = Overlay(base.vocabulary_, dict(data["extra_vocabulary"]))
+        index.doc_entities_ = {k: frozenset(v) for k, v in data["docs"].items()}
+        return index
+
     def to_json(self) -> dict:
-        return {"vocabulary": self.vocabulary_, "docs": {k: sorted(v) for k, v in self.doc_entities_.items()}}
+        return {"vocabulary": dict(self.vocabulary_), "docs": {k: sorted(v) for k, v in self.doc_entities_.items()}}
 
     @classmethod
     def from_json(cls, data: dict, dictionary: EntityDictionary) -> EntityIndex:

@@ -12,7 +12,7 @@ batched form of the same steps, built from the same registries (``NORMALIZERS``'
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -100,14 +100,18 @@ class CandidatePool:
     revision: int | None = None
     entity_matches: list[np.ndarray] | None = None
     coverage: list[np.ndarray] | None = None
+    #: fixed per-document multipliers kept through :meth:`with_boost` (the similar-incidents mode's same-service and
+    #: cause-class factors)
+    prior: list[np.ndarray] | None = None
 
     @classmethod
     def from_pools(cls, queries: Mapping[str, str], pools: Sequence[Mapping[str, Scores]],
                    matches: Sequence[Mapping[str, int]], settings: Any, n: int, revision: int | None = None,
-                   coverage: Sequence[Mapping[str, float]] | None = None) -> CandidatePool:
+                   coverage: Sequence[Mapping[str, float]] | None = None,
+                   prior: Sequence[Mapping[str, float]] | None = None) -> CandidatePool:
         """Arrays from per-query pools (:func:`score_pool`), entity match counts and term coverage, boosted as
         ``settings`` says."""
-        doc_ids, raw, counts, shares = [], [], [], []
+        doc_ids, raw, counts, shares, factors = [], [], [], [], []
         for number, (pool, found) in enumerate(zip(pools, matches, strict=True)):
             ids = sorted(set().union(*pool.values()), reverse=True)
             doc_ids.append(ids)
@@ -116,8 +120,10 @@ class CandidatePool:
             counts.append(np.array([float(found.get(d, 0)) for d in ids]))
             covered = coverage[number] if coverage is not None else {}
             shares.append(np.array([float(covered.get(d, 1.0)) for d in ids]))
+            fixed = prior[number] if prior is not None else {}
+            factors.append(np.array([float(fixed.get(d, 1.0)) for d in ids]))
         built = cls(list(queries), dict(queries), doc_ids, raw, [], n=n, revision=revision, entity_matches=counts,
-                    coverage=shares)
+                    coverage=shares if coverage is not None else None, prior=factors if prior is not None else None)
         return built.with_boost(settings.entity_boost, settings.entity_multiplier, settings.coverage_weight)
 
     def with_boost(self, enabled: bool, multiplier: float, coverage_weight: float = 0.0) -> CandidatePool:
@@ -130,7 +136,26 @@ class CandidatePool:
         if coverage_weight and self.coverage is not None:
             boost = [factors * coverage_factor(shares, coverage_weight)
                      for factors, shares in zip(boost, self.coverage, strict=True)]
+        if self.prior is not None:
+            boost = [factors * fixed for factors, fixed in zip(boost, self.prior, strict=True)]
         return replace(self, boost=boost)
+
+    def excluding(self, excluded: Mapping[str, Collection[str]]) -> CandidatePool:
+        """The same pool without some documents per query (``{qid: doc ids}``) — e.g. each incident itself, when a
+        set of stored incidents is searched with their own text."""
+        keep = [np.array([d not in excluded.get(qid, ()) for d in ids], dtype=bool)
+                for qid, ids in zip(self.qids, self.doc_ids, strict=True)]
+
+        def take(arrays: list[np.ndarray]) -> list[np.ndarray]:
+            return [a[mask] for a, mask in zip(arrays, keep, strict=True)]
+
+        def maybe(arrays: list[np.ndarray] | None) -> list[np.ndarray] | None:
+            return None if arrays is None else take(arrays)
+
+        return replace(self, doc_ids=[[d for d, k in zip(ids, mask, strict=True) if k]
+                                      for ids, mask in zip(self.doc_ids, keep, strict=True)],
+                       raw=take(self.raw), boost=take(self.boost), entity_matches=maybe(self.entity_matches),
+                       coverage=maybe(self.coverage), prior=maybe(self.prior))
 
     @cached_property
     def padded(self) -> PaddedPool:

@@ -60,6 +60,9 @@ class Hit:
     created_at: str | None = None
     nearest_miss: bool = False
     related: bool = False
+    #: similar-incidents mode only: why this past incident looks like the one asked about
+    #: (:func:`sherlock.search.similar.explain`)
+    why: dict[str, Any] | None = None
 
 
 @dataclass
@@ -118,7 +121,7 @@ class Searcher:
         condensed = condense(query)
         ids = find_ticket_ids(condensed)
         if ids:
-            response = self._exact(query, ids, k, config)
+            response = self._exact(query, ids, k)
         else:
             response = self._hybrid(condensed, k, filters, config, entity_boost, pasted=condensed != query)
             response.query = query
@@ -131,7 +134,9 @@ class Searcher:
 
     # -- exact ids ---------------------------------------------------------------------------------------------
 
-    def _exact(self, query: str, ids: list[str], k: int, config: FusionConfig) -> SearchResponse:
+    def _exact(self, query: str, ids: list[str], k: int) -> SearchResponse:
+        """The named incidents as stored, then (up to ``k``) the incidents most similar to the first of them
+        (:class:`sherlock.search.similar.SimilarFinder`), flagged ``related``."""
         store = self.workspace.store
         found = [incident for incident in (store.get(i) for i in ids) if incident is not None]
         missing = [i for i in ids if i not in {incident.id.upper() for incident in found}]
@@ -139,8 +144,9 @@ class Searcher:
             return SearchResponse(query, "exact_id", True, 0.0, [], 0.0,
                                   reason=f"not found: no incident {', '.join(missing)} in this workspace")
         hits = [_hit(incident, 1.0, {}, {}) for incident in found]
-        if len(hits) < k:  # what else looks like it: related incidents, flagged as such
-            similar = self._hybrid(found[0].title, k + len(hits), Filters(), config, None)
+        if len(hits) < k:  # what else looks like it: its similar incidents, flagged as related
+            from sherlock.search.similar import SimilarFinder  # similar builds on this module
+            similar = SimilarFinder(self.workspace, self.settings).similar(found[0], k + len(hits))
             known = {hit.id for hit in hits}
             for hit in similar.results:
                 if hit.id not in known and len(hits) < k:

@@ -14,6 +14,14 @@ punctuation folded: "Why do refunds fail?" and "why do refunds fail" are one que
 read by :func:`sherlock.evaluation.metrics.read_labelled_queries`) and ``feedback_qrels.tsv`` (BEIR: header
 ``query-id corpus-id score``, read by :func:`sherlock.evaluation.metrics.read_qrels`). Query ids are ``fb-`` plus a
 hash of the normalised text, so they are stable across exports; the query text is the first wording seen.
+
+**Pair feedback** comes from the incident page: for an incident (the *anchor*) and one of its similar incidents
+(the *other*), "same root cause: yes / no". :meth:`FeedbackStore.record_pair` keeps every vote as a row (nothing is
+overwritten, so the history stays auditable); :meth:`FeedbackStore.pair_qrels` counts each session's **latest** vote
+on a pair once (a person who changes their mind replaces their vote; votes without a session id count one each) and
+grades the pair by majority: **1** when more votes say yes than no, else **0** (a tie is not evidence of the same
+cause). Pairs are directed — ``{anchor_id: {other_id: grade}}`` is a labelled set for the similar-incidents mode, the
+anchor being the query — and :meth:`FeedbackStore.export_pairs` writes it like ``feedback_qrels.tsv``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ from sherlock.storage.sqlite import SQLiteFile
 
 QUERIES_FILE = "feedback_queries.jsonl"
 QRELS_FILE = "feedback_qrels.tsv"
+PAIR_QRELS_FILE = "pair_qrels.tsv"
+#: The header of the exported qrels files (BEIR's, which :func:`sherlock.evaluation.query_sets.read_qrels` reads).
+QRELS_HEADER = "query-id\tcorpus-id\tscore\n"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -49,6 +60,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     experiment TEXT
 );
 CREATE INDEX IF NOT EXISTS feedback_query_key ON feedback (query_key);
+CREATE TABLE IF NOT EXISTS pair_feedback (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at      TEXT NOT NULL,
+    anchor_id       TEXT NOT NULL,
+    other_id        TEXT NOT NULL,
+    same_root_cause INTEGER NOT NULL,
+    session_id      TEXT
+);
+CREATE INDEX IF NOT EXISTS pair_feedback_pair ON pair_feedback (anchor_id, other_id);
 """
 #: Nullable columns added after the first release: a store created before them gets them on open.
 ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT"}
@@ -69,6 +89,18 @@ class FeedbackRecord:
     session_id: str | None
     variant: str | None
     experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """One "same root cause?" vote on the incident page as recorded; ``timestamp`` is ISO 8601 UTC."""
+
+    id: int
+    timestamp: str
+    anchor_id: str
+    other_id: str
+    same_root_cause: bool
+    session_id: str | None
 
 
 def normalise_query(query: str) -> str:
@@ -154,10 +186,59 @@ class FeedbackStore:
                 handle.write(json.dumps({"id": qid, "query": text, "relevant": qrels[qid]}, ensure_ascii=False)
                              + "\n")
         with qrels_path.open("w", encoding="utf-8") as handle:
-            handle.write("query-id\tcorpus-id\tscore\n")
+            handle.write(QRELS_HEADER)
             for qid, judged in qrels.items():
                 handle.writelines(f"{qid}\t{doc_id}\t{value}\n" for doc_id, value in judged.items())
         return queries_path, qrels_path
+
+    def record_pair(self, anchor_id: str, other_id: str, same_root_cause: bool, session_id: str | None = None,
+                    ) -> int:
+        """Store one "same root cause?" vote on ``other_id`` shown as similar to ``anchor_id``; returns its row id.
+        Every vote is kept; :meth:`pair_qrels` counts a session's latest vote on a pair once."""
+        anchor, other = (value.strip() if isinstance(value, str) else "" for value in (anchor_id, other_id))
+        if not anchor or not other:
+            raise ValueError(f"a pair needs two incident ids, got {anchor_id!r} and {other_id!r}")
+        if anchor.casefold() == other.casefold():
+            raise ValueError(f"a pair needs two different incidents, got {anchor_id!r} twice")
+        if not isinstance(same_root_cause, bool):
+            raise ValueError(f"same_root_cause must be True or False, got {same_root_cause!r}")
+        row = (datetime.now(UTC).isoformat(timespec="milliseconds"), anchor, other, int(same_root_cause), session_id)
+        with self._file.connection() as connection, connection:
+            cursor = connection.execute("INSERT INTO pair_feedback (created_at, anchor_id, other_id, same_root_cause, "
+                                        "session_id) VALUES (?, ?, ?, ?, ?)", row)
+        return int(cursor.lastrowid or 0)
+
+    def pairs(self) -> list[PairRecord]:
+        """Every pair vote, oldest first."""
+        with self._file.connection() as connection:
+            rows = connection.execute("SELECT id, created_at, anchor_id, other_id, same_root_cause, session_id "
+                                      "FROM pair_feedback ORDER BY id").fetchall()
+        return [PairRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) for row in rows]
+
+    def pair_qrels(self) -> Qrels:
+        """``{anchor_id: {other_id: 1 or 0}}``: each pair graded by the majority of its votes (a session's latest
+        vote counted once; a tie grades 0), in the order the pairs were first voted on."""
+        votes: dict[tuple[str, str], dict[object, bool]] = {}
+        for number, pair in enumerate(self.pairs()):
+            voter = pair.session_id if pair.session_id is not None else ("no session", number)
+            votes.setdefault((pair.anchor_id, pair.other_id), {})[voter] = pair.same_root_cause
+        qrels: Qrels = {}
+        for (anchor, other), by_voter in votes.items():
+            yes = sum(by_voter.values())
+            qrels.setdefault(anchor, {})[other] = int(yes > len(by_voter) - yes)
+        return qrels
+
+    def export_pairs(self, path: str | Path) -> Path:
+        """Write :meth:`pair_qrels` to ``path`` (parent folders created) as ``feedback_qrels.tsv`` is written —
+        tab-separated, BEIR header ``query-id corpus-id score``, one ``anchor other grade`` line per pair — and
+        return the path; :func:`sherlock.evaluation.query_sets.read_qrels` reads it back."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as handle:
+            handle.write(QRELS_HEADER)
+            for anchor, judged in self.pair_qrels().items():
+                handle.writelines(f"{anchor}\t{other}\t{grade}\n" for other, grade in judged.items())
+        return out
 
     def close(self) -> None:
         """Close the SQLite connection (it reopens on the next call)."""

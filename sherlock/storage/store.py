@@ -2,7 +2,10 @@
 
 Everything else (Chroma vectors, BM25 and TF-IDF indexes, the entity index) is derived from this store and can be
 rebuilt from it. A monotonic ``revision`` counter is bumped by every write that changes something; derived indexes
-remember the revision they were built from, so a reader can tell in one cheap query whether they are stale.
+remember the revision they were built from, so a reader can tell in one cheap query whether they are stale. Each
+incident row carries the revision that last wrote it and each deletion leaves a tombstone with its revision, so
+:meth:`Store.changes_since` answers "what changed since revision R" in time proportional to the answer — how the
+indexes catch up without rereading the corpus.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE INDEX IF NOT EXISTS incidents_id_nocase ON incidents (id COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint);
+CREATE INDEX IF NOT EXISTS incidents_revision ON incidents (revision, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deleted_revision ON deleted (revision);
 """
 
 @dataclass
@@ -97,6 +103,8 @@ class Store:
                     self._db.execute(
                         "INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         _row(incident, content_hash, revision, source))
+                    if not previous:  # an id deleted earlier and added again is no longer deleted
+                        self._db.execute("DELETE FROM deleted WHERE id = ?", (incident.id,))
                 if result.changed:
                     self._set_meta("revision", str(revision))
                 self._db.execute("COMMIT")
@@ -104,6 +112,28 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         return result
+
+    def delete(self, ids: Iterable[str]) -> list[str]:
+        """Delete the incidents with these exact ids, in one transaction, and return the ids that were stored (in the
+        order given; unknown ids are ignored). Bumps the revision once if anything was deleted and leaves a tombstone
+        per id, so :meth:`changes_since` reports it."""
+        wanted = list(dict.fromkeys(ids))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                stored = set(self._hashes(wanted))
+                deleted = [incident_id for incident_id in wanted if incident_id in stored]
+                if deleted:
+                    revision = self._revision() + 1
+                    for incident_id in deleted:
+                        self._db.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
+                        self._db.execute("INSERT OR REPLACE INTO deleted VALUES (?, ?)", (incident_id, revision))
+                    self._set_meta("revision", str(revision))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return deleted
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a workspace fact (e.g. the revision an index was built from) under ``key``."""
@@ -159,9 +189,23 @@ class Store:
         """Every incident, in id order."""
         return list(self.iter_incidents())
 
-    def hashes(self) -> dict[str, str]:
-        """``{id: content_hash}`` of every incident (what derived indexes diff against)."""
+    def changes_since(self, revision: int) -> tuple[list[str], list[str]]:
+        """``(changed, deleted)``: the ids added or updated after ``revision`` (stored now), and the ids deleted after
+        it (not stored now), each sorted. Both read an index on the revision, so the cost follows the answer's size,
+        not the corpus's. Two writes may fall between a reader's calls: read :meth:`revision` first, then this."""
+        with self._lock:  # sorted here: an ORDER BY id would have SQLite scan the id index, all of it
+            changed = [row[0] for row in self._db.execute(
+                "SELECT id FROM incidents INDEXED BY incidents_revision WHERE revision > ?", (revision,))]
+            deleted = [row[0] for row in self._db.execute(
+                "SELECT id FROM deleted INDEXED BY deleted_revision WHERE revision > ?", (revision,))]
+        return sorted(changed), sorted(deleted)
+
+    def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """``{id: content_hash}`` of every incident, or of those of ``ids`` that are stored (what derived indexes
+        diff against)."""
         with self._lock:
+            if ids is not None:
+                return self._hashes(ids)
             return dict(self._db.execute("SELECT id, content_hash FROM incidents"))
 
     def ids_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:

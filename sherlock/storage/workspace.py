@@ -1,20 +1,30 @@
 """One workspace = one home folder: the store of record and everything derived from it, kept in step.
 
-Write path: ``ingest`` validates and upserts into the SQLite store (one transaction per file), then ``sync`` brings
-the derived indexes up to the store's revision — Chroma by diffing content hashes (embed only what changed, delete
-what is gone), then the index snapshot (BM25, TF-IDF, entities, and the incident vectors exported from Chroma in
-store order for exact pool scoring) by an atomic rebuild. A ``kill -9`` at any point leaves
-the store consistent and the indexes either old or new; the next ``sync`` (or re-running the ingest) completes them.
+Write path: ``ingest`` validates and upserts into the SQLite store (one transaction per file; ``delete`` removes
+incidents in one, leaving tombstones), then ``sync`` brings the derived indexes up to the store's revision in time
+that follows what changed, not the corpus:
+
+* Chroma (:mod:`sherlock.storage.dense_sync`): the incidents changed or deleted since the revision it was last synced
+  to are embedded (unless it already holds their content hash) or deleted; the whole store is diffed only when that
+  revision is unknown or Chroma is unreadable.
+* The index snapshot (BM25, TF-IDF, entities, and the incident vectors exported from Chroma in store order for exact
+  pool scoring): a main segment built from the whole store, plus a delta segment of what changed since the main's
+  revision, indexed with the main's statistics and searched with it (:mod:`sherlock.storage.delta`). Past
+  ``Settings.delta_max`` changes, or on :meth:`Workspace.merge`, the main is rebuilt (the merge) and the delta
+  dropped; ``reindex`` rebuilds everything from the store.
+
+A ``kill -9`` at any point leaves the store consistent and each index old or new (folders are swapped in atomically,
+a delta names the main it layers on and is ignored over any other, Chroma's revision is recorded only after Chroma is
+updated); the next ``sync`` (or re-running the ingest) completes them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,9 +33,16 @@ from typing import Any
 import numpy as np
 
 from sherlock.config import DEMO_DIR, Settings
-from sherlock.search.entities import EntityDictionary, EntityIndex
+from sherlock.search.entities import EntityDictionary
+from sherlock.storage.duplicates import Duplicate, find_duplicates
 from sherlock.storage.ingest import FileReport, ingest_file
-from sherlock.storage.snapshot import SNAPSHOT_FORMAT, IndexSnapshot, load_snapshot, save_snapshot
+from sherlock.storage.snapshot import (
+    IndexSnapshot,
+    build_snapshot,
+    load_snapshot,
+    save_snapshot,
+    snapshot_manifest,
+)
 from sherlock.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,10 +53,16 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class SyncReport:
+    """What one ``sync`` did: vectors ``embedded`` and ``deleted`` in Chroma; ``lexical_rebuilt`` when the main index
+    segment was rebuilt from the whole store (``merged`` when that folded a delta segment in); ``delta``: how many
+    incidents (changed plus deleted since the main) the delta segment it built covers, 0 when it built none."""
+
     revision: int = 0
     embedded: int = 0
     deleted: int = 0
     lexical_rebuilt: bool = False
+    delta: int = 0
+    merged: bool = False
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,12 +71,17 @@ class SyncReport:
 
 @dataclass
 class IngestReport:
+    """Each file's report, what the sync did, and the possible duplicates among the added and updated incidents
+    (:func:`sherlock.storage.duplicates.find_duplicates`; reported, never merged)."""
+
     files: list[FileReport] = field(default_factory=list)
     sync: SyncReport | None = None
+    possible_duplicates: list[Duplicate] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": [report.as_dict() for report in self.files],
-                "sync": self.sync.as_dict() if self.sync else None}
+                "sync": self.sync.as_dict() if self.sync else None,
+                "possible_duplicates": [duplicate.as_dict() for duplicate in self.possible_duplicates]}
 
 
 class Workspace:
@@ -63,7 +91,8 @@ class Workspace:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._lexical: IndexSnapshot | None = None
+        self._lexical: IndexSnapshot | None = None  # what search reads: published whole, never changed after
+        self._main: IndexSnapshot | None = None  # the main segment on disk, kept to layer the next delta over
         self._variants: dict[tuple, IndexSnapshot] = {}
 
     @cached_property
@@ -114,6 +143,8 @@ class Workspace:
         for path in paths:
             report.files.append(ingest_file(self.store, Path(path), fmt, mapping, strict))
         report.sync = self.sync(progress)
+        changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
+        report.possible_duplicates = find_duplicates(self, changed)
         return report
 
     def ensure_demo(self, progress: Progress | None = None) -> IngestReport | None:
@@ -141,19 +172,21 @@ class Workspace:
         return self._dense_revision() == revision and self._lexical_revision_on_disk() == revision
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Make Chroma and the lexical bundle match the store. Idempotent; safe to re-run after a crash."""
-        with self._lock:
-            started = time.perf_counter()
-            revision = self.store.revision()
-            report = SyncReport(revision=revision)
-            if self._dense_revision() != revision:
-                report.embedded, report.deleted = self._sync_dense(progress)
-                self.store.set_meta(self._dense_key(), str(revision))
-            if self._lexical_revision_on_disk() != revision:
-                self._lexical = self._build_lexical(revision, progress)
-                report.lexical_rebuilt = True
-            report.seconds = round(time.perf_counter() - started, 3)
-            return report
+        """Make Chroma and the index snapshot match the store: a delta segment over the main while at most
+        ``settings.delta_max`` incidents changed since the main's revision, else a full rebuild (see the module
+        docstring). Idempotent; safe to re-run after a crash."""
+        return self._sync(progress, merge=False)
+
+    def merge(self, progress: Progress | None = None) -> SyncReport:
+        """:meth:`sync`, then fold the delta segment into a rebuilt main (a full rebuild) and drop it — what ``sync``
+        does by itself past ``settings.delta_max``. Search results afterwards are a full rebuild's (it is one)."""
+        return self._sync(progress, merge=True)
+
+    def delete(self, ids: Iterable[str], progress: Progress | None = None) -> SyncReport:
+        """Delete the incidents with these exact ids from the store (one transaction; unknown ids are ignored) and
+        from every index."""
+        self.store.delete(ids)
+        return self.sync(progress)
 
     def reindex(self, progress: Progress | None = None) -> SyncReport:
         """Drop every derived index and rebuild it from the store."""
@@ -161,23 +194,22 @@ class Workspace:
             self.dense.drop()
             self.store.set_meta(self._dense_key(), "-1")
             shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
-            self._lexical = None
+            shutil.rmtree(self.settings.delta_path, ignore_errors=True)
+            self._lexical = self._main = None
             return self.sync(progress)
 
     # -- reading -----------------------------------------------------------------------------------------------
 
     def lexical(self) -> IndexSnapshot:
-        """The lexical bundle for the store's current revision: cached in memory, loaded from disk, or rebuilt."""
+        """The index snapshot for the store's current revision: cached in memory, loaded from disk (the main, and
+        the delta over it), or brought up to date as ``sync`` does."""
         revision = self.store.revision()
         bundle = self._lexical
         if bundle is not None and bundle.revision == revision:
             return bundle
         with self._lock:
             if self._lexical is None or self._lexical.revision != revision:
-                bundle = None
-                if self._lexical_revision_on_disk() == revision and self.settings.bm25_backend == "bm25s":
-                    bundle = load_snapshot(self.settings.lexical_path, revision, self.entity_dictionary())
-                self._lexical = bundle if bundle is not None else self._build_lexical(revision, None)
+                self._lexical = self._read_lexical(revision) or self._update_lexical(revision, None, SyncReport())
             return self._lexical
 
     def lexical_for(self, settings: Settings) -> IndexSnapshot:
@@ -205,75 +237,99 @@ class Workspace:
 
     # -- internals ---------------------------------------------------------------------------------------------
 
+    def _sync(self, progress: Progress | None, merge: bool) -> SyncReport:
+        with self._lock:
+            started = time.perf_counter()
+            revision = self.store.revision()
+            report = SyncReport(revision=revision)
+            if self._dense_revision() != revision:
+                from sherlock.storage.dense_sync import sync_dense
+                report.embedded, report.deleted = sync_dense(self.store, self.dense, self._dense_revision(), progress)
+                self.store.set_meta(self._dense_key(), str(revision))  # only now: Chroma is up to date
+            main = snapshot_manifest(self.settings.lexical_path, self.collection)
+            if merge and (main is None or main["revision"] != revision):
+                self._lexical = self._rebuild(revision, progress, report)
+            elif merge:  # the main is current: a delta left on disk is over an older main, never read
+                shutil.rmtree(self.settings.delta_path, ignore_errors=True)
+            elif self._lexical_revision_on_disk() != revision:
+                self._lexical = self._update_lexical(revision, progress, report)
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
+
     def _dense_key(self) -> str:
         return f"dense_revision:{self.collection}"
 
     def _dense_revision(self) -> int:
         return int(self.store.get_meta(self._dense_key(), "-1") or -1)
 
-    def _sync_dense(self, progress: Progress | None) -> tuple[int, int]:
-        wanted = self.store.hashes()
-        try:
-            have = self.dense.hashes()
-        except Exception as exc:  # noqa: BLE001 - a damaged derived index is rebuilt, never fatal
-            log.warning("vector index unreadable (%s); rebuilding it from the store", exc)
-            self.dense.drop()
-            have = {}
-        stale = sorted(set(have) - set(wanted))
-        todo = sorted(i for i, h in wanted.items() if have.get(i) != h)
-        self.dense.delete(stale)
-        done = 0
-        if progress and todo:
-            progress("embedding", 0, len(todo))  # the stage starts now: its pace (and time left) counts from here
-        for start in range(0, len(todo), 1024):
-            incidents = self.store.get_many(todo[start:start + 1024])
-            # shortest text first, so each model batch pads its texts to about the same length (the embedder sorts
-            # only within one call, and a call is one batch here so that progress moves every batch)
-            batch = sorted((incidents[i] for i in todo[start:start + 1024] if i in incidents),
-                           key=lambda incident: len(incident.text()))
-
-            def tick(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress:
-                    progress("embedding", done, len(todo))
-
-            self.dense.upsert(batch, progress=tick)
-        return len(todo), len(stale)
-
     def _lexical_revision_on_disk(self) -> int:
-        manifest = self.settings.lexical_path / "manifest.json"
+        """The store revision the index snapshot on disk serves (main + delta), -1 when there is none."""
+        from sherlock.storage.delta import revision_on_disk
+        return revision_on_disk(self.settings.lexical_path, self.settings.delta_path, self.collection)
+
+    def _load_main(self) -> IndexSnapshot | None:
+        """The main snapshot on disk: the one in memory when it is that build, else loaded (memory-mapped)."""
+        manifest = snapshot_manifest(self.settings.lexical_path, self.collection)
+        if manifest is None or self.settings.bm25_backend != "bm25s":
+            return None
+        if self._main is not None and self._main.build and self._main.build == manifest.get("build"):
+            return self._main
+        main = load_snapshot(self.settings.lexical_path, int(manifest["revision"]), self.entity_dictionary())
+        if main is not None:
+            self._main = main
+        return main
+
+    def _read_lexical(self, revision: int) -> IndexSnapshot | None:
+        """The snapshot on disk if it serves ``revision`` and can be read, else ``None``."""
+        if self._lexical_revision_on_disk() != revision:
+            return None
+        main = self._load_main()
+        if main is None or main.revision == revision:
+            return main
+        from sherlock.storage.delta import layer, load_delta
+        delta = load_delta(self.settings.delta_path, main, self.collection)
+        return layer(main, delta) if delta is not None and delta.revision == revision else None
+
+    def _update_lexical(self, revision: int, progress: Progress | None, report: SyncReport) -> IndexSnapshot:
+        """A delta segment over the main snapshot when the change since it is small enough, else a full rebuild."""
+        return self._layer_delta(revision, report) or self._rebuild(revision, progress, report)
+
+    def _layer_delta(self, revision: int, report: SyncReport) -> IndexSnapshot | None:
+        """The main snapshot with a delta of every incident changed or deleted since it (saved next to it), or
+        ``None`` when deltas are off, there is no usable main, or more than ``settings.delta_max`` changed."""
+        if self.settings.delta_max <= 0:
+            return None
+        main = self._load_main()
+        if main is None or main.revision > revision:
+            return None
+        changed, deleted = self.store.changes_since(main.revision)
+        if len(changed) + len(deleted) > self.settings.delta_max:
+            return None
+        from sherlock.storage.delta import build_delta, layer, save_delta
+        incidents = self.store.get_many(changed)
+        changed = [doc_id for doc_id in changed if doc_id in incidents]  # unless deleted a moment ago
         try:
-            data = json.loads(manifest.read_text())
-            current = data.get("format") == SNAPSHOT_FORMAT and data.get("collection") == self.collection
-            return int(data["revision"]) if current else -1
-        except (OSError, ValueError, KeyError):
-            return -1
+            delta = build_delta(main, revision, [incidents[doc_id] for doc_id in changed], deleted,
+                                self.dense.vectors(changed))
+        except ValueError as exc:
+            log.info("no delta segment over this main index (%s); rebuilding it", exc)
+            return None
+        save_delta(self.settings.delta_path, delta, self.collection)
+        report.delta = len(delta)
+        return layer(main, delta)
 
-    def _build_lexical(self, revision: int, progress: Progress | None) -> IndexSnapshot:
-        from sherlock.retrievers.bm25 import BM25Retriever
-        from sherlock.retrievers.tfidf import TfidfRetriever
-
-        total = self.store.count()
-        incidents = []
+    def _rebuild(self, revision: int, progress: Progress | None, report: SyncReport) -> IndexSnapshot:
+        """The full rebuild (the merge): a new main snapshot from the whole store, saved, then the delta dropped
+        (until it is, it names the old main and is ignored)."""
+        total, incidents = self.store.count(), []
         for incident in self.store.iter_incidents():
             incidents.append(incident)
             if progress and len(incidents) % 2000 == 0:
                 progress("reading", len(incidents), total)
-        if progress:
-            progress("lexical index", 0, 3)
         s = self.settings
-        bm25 = BM25Retriever(k1=s.bm25_k1, b=s.bm25_b, backend=s.bm25_backend).fit(incidents)
-        if progress:
-            progress("lexical index", 1, 3)
-        tfidf = TfidfRetriever().fit(incidents)
-        if progress:
-            progress("lexical index", 2, 3)
-        entities = EntityIndex(self.entity_dictionary()).fit(incidents)
-        ids = [incident.id for incident in incidents]
-        vectors = self.dense.vectors(ids)
-        if progress:
-            progress("lexical index", 3, 3)
-        snapshot = IndexSnapshot(revision, bm25, tfidf, entities, vectors, {d: i for i, d in enumerate(ids)})
-        save_snapshot(self.settings.lexical_path, snapshot, self.collection, write_bm25=s.bm25_backend == "bm25s")
+        snapshot = build_snapshot(revision, incidents, s, self.entity_dictionary(), self.dense.vectors, progress)
+        save_snapshot(s.lexical_path, snapshot, self.collection, write_bm25=s.bm25_backend == "bm25s")
+        report.lexical_rebuilt, report.merged = True, s.delta_path.exists()
+        shutil.rmtree(s.delta_path, ignore_errors=True)
+        self._main = snapshot if s.bm25_backend == "bm25s" else None
         return snapshot

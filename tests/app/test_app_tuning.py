@@ -24,7 +24,7 @@ def charts(app: AppTest) -> list[dict]:
 def test_the_demo_set_is_refused_on_a_workspace_without_the_demo_corpus(page):
     app = page.run()
     assert not app.exception
-    assert app.radio[0].value == "Demo labelled set"
+    assert app.radio(key="query_set_source").value == "Demo labelled set"
     assert any("demo corpus" in warning.value for warning in app.warning)
     run = next(button for button in app.button if button.label == "Run tuning")
     assert run.disabled
@@ -43,7 +43,7 @@ def run_tuning(app: AppTest) -> AppTest:
 
 def tuned_on_feedback(page: AppTest) -> AppTest:
     app = page.run()
-    app.radio[0].set_value("Chat feedback").run()
+    app.radio(key="query_set_source").set_value("Chat feedback").run()
     assert not app.exception and not app.warning
     assert "5 of 5 queries usable" in " ".join(caption.value for caption in app.caption)
     app.number_input[0].set_value(2)
@@ -72,7 +72,7 @@ def test_tuning_on_the_feedback_set(page, with_feedback, juspay_workspace):
     app.selectbox[0].set_value("mrr@10").run()
     run_tuning(app)
     assert app.session_state["tuning_pool"] is pool
-    assert app.session_state["tuning"]["result"].metric == "mrr@10"
+    assert app.session_state["tuning_search"]["result"].metric == "mrr@10"
     assert (settings_file.read_bytes() if settings_file.exists() else None) == before  # nothing applied
 
 
@@ -80,7 +80,7 @@ def tuned_on_upload(page: AppTest, queries: dict, qrels: dict) -> AppTest:
     """Tuned on the original SherlockAI's labelled cases, uploaded as a labelled JSONL (on the five feedback queries
     every setting scores 1.0, so an applied setting could not show)."""
     app = page.run()
-    app.radio[0].set_value("Upload").run()
+    app.radio(key="query_set_source").set_value("Upload").run()
     text = "".join(json.dumps({"id": qid, "query": query, "relevant": qrels[qid]}) + "\n"
                    for qid, query in queries.items())
     app.file_uploader[0].set_value([("labelled.jsonl", text.encode(), "application/octet-stream")]).run()
@@ -96,15 +96,15 @@ def test_apply_writes_the_tuned_setting_and_search_reloads_it(settings_file, pag
     settings_file.write_text("weights = [0.0, 0.0, 1.0]\n")  # TF-IDF alone: a current setting tuning improves on
     resources.reload_settings()
     app = tuned_on_upload(page, juspay_queries, juspay_qrels)
-    result = app.session_state["tuning"]["result"]
-    assert app.session_state["tuning"]["current"] == ((0.0, 0.0, 1.0), "wsum", "minmax")
+    result = app.session_state["tuning_search"]["result"]
+    assert app.session_state["tuning_search"]["current"] == ((0.0, 0.0, 1.0), "wsum", "minmax")
     assert tile(app, "Current setting") == f"{result.current_score:.3f}" != f"{result.score:.3f}"
     stale = resources.searcher()
     next(button for button in app.button if button.label == "Apply these weights").click().run()
     assert not app.exception and app.success and "sherlock.toml" in app.success[0].value
     # the current setting is now the tuned one, and its tile, mark and per-query scores say so at once
     assert tile(app, "Current setting") == f"{result.score:.3f}"
-    applied = app.session_state["tuning"]
+    applied = app.session_state["tuning_search"]
     assert applied["current"] == (tuple(result.weights), result.fusion, result.norm)
     assert (applied["result"].per_query["current"] == result.per_query["best"]).all()
     assert (applied["result"].per_query["delta"] == 0).all()
@@ -115,3 +115,25 @@ def test_apply_writes_the_tuned_setting_and_search_reloads_it(settings_file, pag
                                        "norm": result.norm} == read_settings_file(home)
     assert resources.searcher() is not stale
     assert resources.searcher().settings.weights == tuple(result.weights)
+
+
+def test_similar_mode_tunes_on_pair_votes_and_applies_its_own_weights(settings_file, page, juspay_workspace):
+    """"Same root cause" votes from the incident page are the labelled pairs of the similar-incidents mode; applying
+    writes its own similar_* settings and leaves search's weights alone."""
+    from sherlock.config import read_settings_file
+    from sherlock.storage.feedback import FeedbackStore
+    store = FeedbackStore(juspay_workspace.settings.feedback_path)
+    for anchor, other in [("JSP-1055", "JSP-2001"), ("JSP-2001", "JSP-1055"), ("JSP-1052", "JSP-1053")]:
+        store.record_pair(anchor, other, True, session_id="tuning-test")
+    store.close()
+    app = page.run()
+    app.radio(key="tuning_mode").set_value("similar").run()
+    assert not app.exception and "anchor incidents usable" in " ".join(caption.value for caption in app.caption)
+    app.number_input[0].set_value(2)
+    run_tuning(app)
+    result = app.session_state["tuning_similar"]["result"]
+    assert 0 < result.score <= 1 and "tuning_search" not in app.session_state
+    next(button for button in app.button if button.label == "Apply these weights").click().run()
+    assert not app.exception and "similar incidents use them now" in app.success[0].value
+    saved = read_settings_file(juspay_workspace.settings.home)
+    assert saved["similar_weights"] == list(result.weights) and "weights" not in saved

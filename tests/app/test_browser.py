@@ -35,12 +35,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 PAGES = [
     ("overview", "", "Sherlock"),
     ("chat", "chat", "Chat search"),
+    ("incident", "incident?id=INC-10001", "Incident"),  # a demo incident: every field filled, similar ones on record
     ("tuning", "tuning", "tuning"),
     ("experiments", "experiments", "Experiments"),
     ("patterns", "patterns", "patterns"),
     ("data", "data", "Data"),
 ]
-NAV_TITLES = ["Overview", "Chat search", "Fusion tuning", "Experiments", "Incident patterns", "Data"]
+NAV_TITLES = ["Overview", "Chat search", "Incident", "Fusion tuning", "Experiments", "Incident patterns", "Data"]
 # the app has finished a run: connected, script not running, no "Running…" widget, spinner or loading skeleton
 APP_IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -350,3 +351,21 @@ def test_chat_cites_the_incident_and_admits_a_no_match(page, app_url, screenshot
     answer = ask(page, "what is the capital of Australia").get_by_test_id("stMarkdownContainer").first.inner_text()
     assert "No matching past incident" in answer, answer
     assert save_screenshot(page, "chat", screenshots).stat().st_size > 10_000
+
+
+def test_the_incident_page_opens_a_similar_incident_and_takes_a_vote(page, app_url):
+    """A similar incident's title opens its own page in the same tab (the URL names it), and a "same root cause?"
+    vote is acknowledged on its card."""
+    open_page(page, f"{app_url}/incident?id=INC-10001", "Incident")
+    link = page.locator('a[href*="incident?id="]').first
+    other = link.get_attribute("href").rsplit("id=", 1)[1]
+    assert other != "INC-10001"
+    page.get_by_role("button", name="Yes", exact=True).first.click()
+    page.get_by_text("You said: the same root cause").first.wait_for()
+    wait_until_idle(page)
+    assert_no_exception(page)
+    link.click()
+    page.wait_for_url(f"{app_url}/incident?id={other}")
+    page.get_by_test_id("stHeading").filter(has_text=f"{other} · ").first.wait_for()
+    wait_until_idle(page)
+    assert_no_exception(page)

@@ -159,7 +159,7 @@ def test_search_text_for_exact_ids(juspay_home, cli):
     assert code == 0 and lines[0].startswith("[exact_id] found JSP-1052, ")
     assert lines[1] == ("  JSP-1052  Pinelabs Online Gateway RSA Decryption Failure - MessageNotRecognized Error"
                         "  (exact id)")
-    assert lines[2] == "Related (similar to JSP-1052; fused search scores):" and len(lines) == 5
+    assert lines[2] == "Related (similar incidents to JSP-1052; their similarity scores):" and len(lines) == 5
     assert all(re.fullmatch(r"  \d\. JSP-\d+  .+  score=\d+\.\d{3}", line) for line in lines[3:])
     assert "confidence" not in out and "score=1.000" not in out
 

@@ -51,9 +51,12 @@ def test_feedback_export_to_the_workspace(make_home, offline_env, cli):
     store = FeedbackStore(load_settings(home=home).feedback_path)
     store.record("refund stuck", ["JSP-1022", "JSP-1018"], False, right_id="JSP-1059")
     store.record("UPI error 5003", ["JSP-1001"], True)
+    store.record_pair("JSP-1055", "JSP-2001", True, session_id="s1")
+    store.record_pair("JSP-1055", "JSP-1001", False, session_id="s1")
     store.close()
     data = cli.json("--home", home, "feedback", "export", "--json")
-    assert (data["records"], data["queries"], data["judgements"]) == (2, 2, 4)
+    assert (data["records"], data["queries"], data["judgements"], data["pairs"]) == (2, 2, 4, 2)
+    assert read_qrels(data["pairs_path"]) == {"JSP-1055": {"JSP-2001": 1, "JSP-1001": 0}}
     assert data["queries_path"] == str(home / "feedback" / "feedback_queries.jsonl")
     _, qrels = read_labelled_queries(data["queries_path"])
     assert qrels == read_qrels(data["qrels_path"]) == {

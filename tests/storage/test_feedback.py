@@ -98,17 +98,22 @@ OLD_COLUMNS = ("id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, 
                "settings TEXT NOT NULL DEFAULT '{}', provider TEXT")
 
 
-@pytest.mark.parametrize("old_schema", [OLD_COLUMNS, OLD_COLUMNS + ", session_id TEXT, variant TEXT"],
-                         ids=["first release", "before online experiments"])
-def test_an_old_store_gains_the_new_columns(tmp_path, old_schema):
+def _old_store(path, schema: str):
+    """A feedback file as an older release wrote it: its ``feedback`` table with ``schema`` and one row."""
     import sqlite3
-    path = tmp_path / "old.sqlite"
     old = sqlite3.connect(path)
     with old:
-        old.execute(f"CREATE TABLE feedback ({old_schema})")
+        old.execute(f"CREATE TABLE feedback ({schema})")
         old.execute("INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful) VALUES "
                     "('2025-01-01T00:00:00.000+00:00', 'UPI error', 'upi error', '[\"A\"]', 1)")
     old.close()
+    return path
+
+
+@pytest.mark.parametrize("old_schema", [OLD_COLUMNS, OLD_COLUMNS + ", session_id TEXT, variant TEXT"],
+                         ids=["first release", "before online experiments"])
+def test_an_old_store_gains_the_new_columns(tmp_path, old_schema):
+    path = _old_store(tmp_path / "old.sqlite", old_schema)
     store = FeedbackStore(path)
     store.record("refund failed", ["B"], False, session_id="s1", variant="rrf", experiment="fusion-online")
     first, second = store.records()
@@ -127,3 +132,51 @@ def test_a_corrupt_store_gives_an_actionable_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(RuntimeError, match=r"feedback\.sqlite: cannot open the feedback store.*move it aside"):
         FeedbackStore(path).count()
+
+
+def test_pair_votes_are_kept_and_graded_by_majority(store, tmp_path):
+    store.record_pair("A", "B", True, session_id="s1")
+    store.record_pair("A", "B", False, session_id="s2")
+    store.record_pair("A", "B", True, session_id="s3")   # A→B: 2 yes, 1 no → 1
+    store.record_pair("A", "C", True, session_id="s1")
+    store.record_pair("A", "C", False, session_id="s2")  # A→C: a tie → 0
+    store.record_pair("D", "A", True, session_id="s1")
+    store.record_pair("D", "A", False, session_id="s1")  # s1 changed its mind: only the latest vote counts → 0
+    store.record_pair(" E ", "F", True)
+    store.record_pair("E", "F", True)
+    store.record_pair("E", "F", False)                   # no session: each vote counts → 2 yes, 1 no → 1
+    assert len(store.pairs()) == 10 and store.count() == 0  # every vote kept, apart from the query feedback
+    first = store.pairs()[0]
+    assert (first.anchor_id, first.other_id, first.same_root_cause, first.session_id) == ("A", "B", True, "s1")
+    assert datetime.fromisoformat(first.timestamp).tzinfo is not None
+    assert store.pairs()[7].anchor_id == "E"  # ids stripped
+    assert store.pair_qrels() == {"A": {"B": 1, "C": 0}, "D": {"A": 0}, "E": {"F": 1}}  # directed pairs
+
+    path = store.export_pairs(tmp_path / "out" / "pair_qrels.tsv")
+    assert path.read_text().splitlines() == ["query-id\tcorpus-id\tscore", "A\tB\t1", "A\tC\t0", "D\tA\t0", "E\tF\t1"]
+    assert read_qrels(path) == store.pair_qrels()
+    assert FeedbackStore(store.path).pairs() == store.pairs()  # persisted in the workspace file
+
+
+def test_no_pairs_export_an_empty_qrels_file(store, tmp_path):
+    assert store.pairs() == [] and store.pair_qrels() == {}
+    assert read_qrels(store.export_pairs(tmp_path / "pairs.tsv")) == {}
+
+
+@pytest.mark.parametrize(("anchor", "other", "same", "message"), [
+    ("A", " ", True, "needs two incident ids"),
+    (None, "B", True, "needs two incident ids"),
+    ("JSP-1", "jsp-1", True, "two different incidents"),
+    ("A", "B", 1, "must be True or False"),
+])
+def test_record_pair_validates(store, anchor, other, same, message):
+    with pytest.raises(ValueError, match=message):
+        store.record_pair(anchor, other, same)
+    assert store.pairs() == []
+
+
+def test_an_old_store_gains_the_pair_table(tmp_path):
+    store = FeedbackStore(_old_store(tmp_path / "old.sqlite", OLD_COLUMNS))
+    store.record_pair("A", "B", True, session_id="s1")
+    assert store.count() == 1 and store.pair_qrels() == {"A": {"B": 1}}
+    store.close()

@@ -182,3 +182,31 @@ def test_sqlite_file_names_the_file_and_the_remedy(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(Unusable, match=r"x\.sqlite: cannot open the test file \(file is not a database\); delete it"):
         SQLiteFile(path, what="test file", remedy="delete it", error=Unusable).connect()
+
+
+def test_delete_leaves_tombstones_and_bumps_the_revision_once(store):
+    assert store.delete(["INC-3", "nope", "INC-1", "INC-3"]) == ["INC-3", "INC-1"]
+    assert store.revision() == 2 and store.count() == 1 and store.get("INC-1") is None
+    assert store.delete(["nope"]) == [] and store.revision() == 2  # nothing deleted: nothing changed
+    assert store.changes_since(1) == ([], ["INC-1", "INC-3"]) and store.changes_since(2) == ([], [])
+
+
+def test_changes_since_lists_what_was_written_after_a_revision(store):
+    assert store.changes_since(0) == (["INC-1", "INC-2", "INC-3"], []) and store.changes_since(1) == ([], [])
+    store.upsert([INCIDENTS[1].model_copy(update={"title": "Refund failed twice"}), Incident(id="INC-4", title="t")])
+    store.delete(["INC-3"])
+    assert store.changes_since(1) == (["INC-2", "INC-4"], ["INC-3"]) and store.changes_since(2) == ([], ["INC-3"])
+    store.upsert([INCIDENTS[2]])  # a deleted id added again is a change, no longer a deletion
+    assert store.changes_since(1) == (["INC-2", "INC-3", "INC-4"], []) and store.revision() == 4
+    assert store.hashes(["INC-3", "nope"]) == {"INC-3": INCIDENTS[2].content_hash()}
+
+
+def test_a_store_written_before_tombstones_existed_opens_and_deletes(tmp_path):
+    import sqlite3
+    path = tmp_path / "old.sqlite"
+    Store(path).upsert(INCIDENTS)
+    with sqlite3.connect(path) as connection:  # as an older version left it: no tombstone table, no revision index
+        connection.execute("DROP TABLE deleted")
+        connection.execute("DROP INDEX incidents_revision")
+    store = Store(path)
+    assert store.delete(["INC-2"]) == ["INC-2"] and store.changes_since(1) == ([], ["INC-2"])
