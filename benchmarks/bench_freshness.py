@@ -144,9 +144,13 @@ def timed(owner: Any, method: str) -> Callable[[], float]:
 
 
 def timers(workspace: Workspace) -> dict[str, Callable[[], float]]:
-    """Time spent in the model's ``embed`` and in the vector index's ``upsert`` (which embeds, then writes Chroma)."""
+    """Time spent in the model's ``embed``, in the vector index's ``upsert`` (which embeds, then writes Chroma), and
+    in the possible-duplicates check ingest runs once the indexes are fresh."""
+    import sherlock.storage.workspace as workspace_module
+    if not hasattr(workspace_module.find_duplicates, "timed"):
+        workspace_module.find_duplicates.timed = timed(workspace_module, "find_duplicates")  # type: ignore[attr-defined]
     return {"embed": timed(getattr(workspace.embedder, "inner", workspace.embedder), "embed"),
-            "upsert": timed(workspace.dense, "upsert")}
+            "upsert": timed(workspace.dense, "upsert"), "duplicates": workspace_module.find_duplicates.timed}
 
 
 def write_jsonl(path: Path, items: list[Incident]) -> Path:
@@ -162,12 +166,12 @@ def one_ingest(workspace: Workspace, items: list[Incident], folder: Path,
     started = time.perf_counter()
     report = workspace.ingest([path]).sync
     wall = time.perf_counter() - started
-    embedded, upserted = spent["embed"](), spent["upsert"]()
+    embedded, upserted, duplicates = spent["embed"](), spent["upsert"](), spent["duplicates"]()
     searcher = Searcher(workspace)
     sample = items if len(items) <= 5 else items[::len(items) // 5]
     found = sum(searcher.search(f"{i.title} {i.description[:80]}", k=1).results[0].id == i.id for i in sample)
     return {"wall": wall, "embed": embedded, "rest": wall - embedded, "chroma": upserted - embedded, "sync": report,
-            "top1": f"{found}/{len(sample)}"}
+            "duplicates": duplicates, "searchable": wall - embedded - duplicates, "top1": f"{found}/{len(sample)}"}
 
 
 def row(size: int, n: int, kind: str, results: list[dict]) -> list[str]:
@@ -175,8 +179,8 @@ def row(size: int, n: int, kind: str, results: list[dict]) -> list[str]:
         return f"{statistics.median(r[key] for r in results):.3f}"
 
     return [f"{size:,}", f"{n}", kind, median("wall"), median("embed"), median("rest"),
-            f"{max(r['rest'] for r in results):.3f}", median("chroma"), f"{results[-1]['sync'].delta}",
-            " ".join(r["top1"] for r in results)]
+            f"{max(r['rest'] for r in results):.3f}", median("chroma"), median("duplicates"), median("searchable"),
+            f"{results[-1]['sync'].delta}", " ".join(r["top1"] for r in results)]
 
 
 def freshness(size: int, hashing: bool, repeats: int, delta_sizes: Sequence[int]) -> list[list[str]]:
@@ -286,7 +290,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [*args.sizes, *([100_000] if args.large else [])]
     rows = [["incidents", "ingest", "index", "wall s", "embed s", "wall - embed s", "max - embed s",
-             "of which vectors s", "delta size", "new is top-1"]]
+             "of which vectors s", "duplicate check s", "searchable after s", "delta size", "new is top-1"]]
     for size in sizes:
         rows.extend(freshness(size, hashing=size >= 100_000, repeats=args.repeats, delta_sizes=args.delta_sizes))
     print(table(rows))
