@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sherlock.cli import commands, experiments, incidents
+from sherlock.cli import commands, experiments, incidents, serve
 
 COMMANDS = {
     "ingest": "validate incident files and add them to the workspace",
@@ -28,6 +28,7 @@ COMMANDS = {
     "tune": "tune the fusion weights on labelled queries (every weight triple, cross-validated; --apply to use them)",
     "patterns": "incident patterns: volume, time to resolve, recurring themes, spikes, repeat rate",
     "ab": "offline A/B test of two search configurations on labelled queries (paired tests, bootstrap CI, MLflow)",
+    "serve": "the HTTP API: search, ask, incidents, similar incidents (FastAPI on uvicorn; OpenAPI docs at /docs)",
     "ab-online": "analyse a live chat A/B experiment: helpful rate per arm with CIs, each arm against the control",
 }
 
@@ -77,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help=COMMANDS["delete"], description=COMMANDS["delete"])
     delete.add_argument("ids", nargs="+", metavar="ID")
     delete.add_argument("--json", action="store_true")
+
+    server = commands.add_parser("serve", help=COMMANDS["serve"], description=COMMANDS["serve"])
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    server.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
     stats = commands.add_parser("stats", help=COMMANDS["stats"], description=COMMANDS["stats"])
     stats.add_argument("--json", action="store_true")
@@ -188,7 +194,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "similar": incidents.cmd_similar, "delete": incidents.cmd_delete,
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
-    "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online}
+    "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,103 @@
+"""The HTTP API on the original SherlockAI incidents: every route against the library's (and the CLI's) answer,
+problem documents for bad input, and a real ``sherlock serve`` process on a free localhost port."""
+
+import json
+import os
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from sherlock.search.similar import SimilarFinder
+from sherlock.service.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(juspay_workspace):
+    with TestClient(create_app(juspay_workspace.settings)) as test_client:
+        assert test_client.app.state.service.ready(wait=120).workspace.store.count() == 78
+        yield test_client
+
+
+def without_timing(data: dict) -> dict:
+    """``data`` as JSON carries it (tuples become lists), without the one field that differs run to run."""
+    return {key: value for key, value in json.loads(json.dumps(data)).items() if key != "took_ms"}
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["incidents"] == 78 and ready.json()["status"] == "ready"
+
+
+def test_search_equals_the_library(client, juspay_searcher):
+    body = {"query": "UPI payment failed with error 5003", "k": 3, "filters": {"tag": "UPI"}}
+    response = client.post("/v1/search", json=body)
+    from sherlock.storage.store import Filters
+    expected = juspay_searcher.search(body["query"], k=3, filters=Filters.parse(["tag=UPI"])).as_dict()
+    assert response.status_code == 200
+    assert without_timing(response.json()) == without_timing(expected)
+    assert response.json()["results"][0]["id"] == "JSP-1001"
+
+
+def test_search_with_other_fusion_settings(client):
+    data = client.post("/v1/search", json={"query": "refund failed", "weights": [0, 1, 0], "fusion": "rrf",
+                                           "norm": "rank"}).json()
+    assert data["settings"]["weights"] == [0, 1, 0] and data["settings"]["method"] == "rrf"
+
+
+def test_ask_cites_incidents(client):
+    data = client.post("/v1/ask", json={"question": "UPI payment failed with error 5003", "k": 3}).json()
+    assert data["citations"] and data["citations"][0] == "JSP-1001" and "reason" in data
+
+
+def test_incidents_and_their_similar_ones(client, juspay_workspace):
+    assert client.get("/v1/incidents/jsp-1052").json()["id"] == "JSP-1052"
+    data = client.get("/v1/incidents/JSP-1055/similar", params={"k": 3}).json()
+    expected = SimilarFinder(juspay_workspace).similar("JSP-1055", k=3).as_dict()
+    assert without_timing(data) == without_timing(expected) and data["results"][0]["id"] == "JSP-2001"
+    new = {"id": "NEW-1", "title": "Pinelabs RSA decryption fails with MessageNotRecognized"}
+    data = client.post("/v1/similar", json={"incident": new, "k": 2}).json()
+    assert data["results"][0]["id"] == "JSP-1052" and data["query"] == "NEW-1"
+
+
+@pytest.mark.parametrize("method, path, body, status, says", [
+    ("get", "/v1/incidents/JSP-9999", None, 404, "no incident JSP-9999"),
+    ("get", "/v1/incidents/JSP-9999/similar", None, 404, "not found: no incident JSP-9999"),
+    ("get", "/v1/incidents/JSP-1001/similar?k=0", None, 422, "query.k"),
+    ("post", "/v1/search", {"query": ""}, 422, "body.query"),
+    ("post", "/v1/search", {"query": "x", "k": "many"}, 422, "body.k"),
+    ("post", "/v1/search", {"query": "x", "colour": "red"}, 422, "body.colour"),
+    ("post", "/v1/search", {"query": "x", "filters": {"colour": "red"}}, 400, "colour"),
+    ("post", "/v1/search", {"query": "x", "fusion": "magic"}, 400, "magic"),
+    ("post", "/v1/similar", {"incident": {"id": "A-1"}}, 422, "body.incident.title"),
+])
+def test_bad_input_gets_a_problem_document(client, method, path, body, status, says):
+    response = getattr(client, method)(path, **({"json": body} if body is not None else {}))
+    assert response.status_code == status and response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and says in problem["detail"], problem
+
+
+def test_a_real_server_answers_as_the_cli_does(start_server, juspay_workspace, tmp_path, capsys):
+    home = juspay_workspace.settings.home
+    env = {**os.environ, "SHERLOCK_DEMO": "false"}
+
+    def command(port: int) -> list:
+        return [sys.executable, "-m", "sherlock", "--home", home, "serve", "--port", port]
+
+    with start_server(command, tmp_path / "serve.log", env, health="/healthz", timeout=90) as url:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            for _ in range(240):
+                if http.get("/readyz").status_code == 200:
+                    break
+                time.sleep(0.5)
+            served = http.post("/v1/search", json={"query": "pinelabs RSA decryption error", "k": 5}).json()
+    from sherlock.cli import main
+    capsys.readouterr()
+    assert main(["--home", str(home), "search", "pinelabs RSA decryption error", "-k", "5", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert [hit["id"] for hit in served["results"]] == [hit["id"] for hit in cli["results"]]
+    assert without_timing(served) == without_timing(cli)
