@@ -101,3 +101,45 @@ def test_a_real_server_answers_as_the_cli_does(start_server, juspay_workspace, t
     cli = json.loads(capsys.readouterr().out)
     assert [hit["id"] for hit in served["results"]] == [hit["id"] for hit in cli["results"]]
     assert without_timing(served) == without_timing(cli)
+
+
+def test_ingest_search_delete_and_feedback(workspace_factory, juspay_issues):
+    """Write routes on a workspace of their own: an incident posted is found by /v1/search right after, a bad record
+    is named by its place in the body, a deleted one is gone; feedback lands in the feedback store."""
+    workspace = workspace_factory("api-home")
+    workspace.ingest([juspay_issues])
+    with TestClient(create_app(workspace.settings)) as client:
+        client.app.state.service.ready(wait=120)
+        new = {"id": "OPS-501", "title": "Quokka gateway returns E-QK77 on every refund",
+               "description": "Refunds through the quokka gateway fail with error E-QK77 since this morning"}
+        report = client.post("/v1/incidents", json=[new, {"id": "OPS-502"}]).json()
+        assert report["files"][0]["added"] == 1 and report["files"][0]["rejected"][0].startswith("body:2: ")
+        assert report["sync"]["delta"] >= 1 and not report["sync"]["lexical_rebuilt"]
+        found = client.post("/v1/search", json={"query": "quokka gateway E-QK77 refunds", "k": 1}).json()
+        assert found["results"][0]["id"] == "OPS-501"
+        assert client.delete("/v1/incidents/OPS-501").json()["deleted"] == ["OPS-501"]
+        assert client.get("/v1/incidents/OPS-501").status_code == 404
+        gone = client.post("/v1/search", json={"query": "quokka gateway E-QK77 refunds", "k": 3}).json()
+        assert "OPS-501" not in [hit["id"] for hit in gone["results"]]
+        assert client.post("/v1/feedback", json={"query": "refund failed", "shown_ids": ["JSP-1022"],
+                                                 "helpful": False, "right_id": "JSP-1059"}).status_code == 200
+        assert client.post("/v1/feedback", json={"query": "refund failed"}).status_code == 422
+        assert client.post("/v1/feedback/pairs", json={"anchor_id": "JSP-1055", "other_id": "JSP-1001",
+                                                       "same_root_cause": False}).status_code == 200
+    from sherlock.storage.feedback import FeedbackStore
+    store = FeedbackStore(workspace.settings.feedback_path)
+    assert store.count() == 1 and store.pair_qrels() == {"JSP-1055": {"JSP-1001": 0}}
+    store.close()
+
+
+def test_metrics_count_requests_searches_and_the_index(client):
+    client.post("/v1/search", json={"query": "UPI payment failed with error 5003"})
+    client.post("/v1/search", json={"query": "what is the capital of Australia"})
+    client.get("/v1/incidents/JSP-9999")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'sherlock_http_requests_total{method="POST",route="/v1/search",status="200"}' in text
+    assert 'sherlock_http_requests_total{method="GET",route="/v1/incidents/{incident_id}",status="404"}' in text
+    assert 'sherlock_abstentions_total{strategy="hybrid"}' in text
+    assert "sherlock_http_request_duration_seconds_bucket" in text and "sherlock_index_revision " in text
