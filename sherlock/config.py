@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     duplicate_similarity: float = Field(default=0.90, ge=0.0, le=1.0)
     duplicate_window_days: float = Field(default=14.0, ge=0.0)
 
+    # the HTTP API (sherlock serve): the largest request body, and the time bound of one request
+    api_max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="a larger request body gets 413")
+    api_timeout_s: float = Field(default=30.0, gt=0, le=600, description="a slower request gets 504")
+
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
     abstain_min_lexical: float = Field(default=0.25, ge=0, le=1)

@@ -10,6 +10,7 @@ once, ``/readyz`` and every ``/v1`` route answer 503 with ``Retry-After`` until 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -182,15 +183,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     metrics = app.state.metrics = Metrics()
 
+    limits = service.settings
+
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
-        response = await call_next(request)
+        response = await bounded(request, call_next)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")  # the route's template, so ids do not explode the label set
         metrics.latency.labels(path, request.method).observe(time.perf_counter() - started)
         metrics.requests.labels(path, request.method, str(response.status_code)).inc()
         return response
+
+    async def bounded(request: Request, call_next: Any) -> Any:
+        """413 for a body over ``api_max_body_bytes`` (by its declared length, before it is read), 504 for a request
+        slower than ``api_timeout_s`` (the client is answered; the work in its thread runs to its end)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.api_max_body_bytes:
+            return problem(413, "Body too large", f"the request body has {int(declared):,} bytes; the limit is "
+                           f"{limits.api_max_body_bytes:,} (SHERLOCK_API_MAX_BODY_BYTES): send fewer incidents per "
+                           "request")
+        if request.headers.get("transfer-encoding", "").lower() == "chunked" and request.method in ("POST", "PUT"):
+            return problem(411, "Length required", "send the body with a Content-Length header, not chunked")
+        try:
+            return await asyncio.wait_for(call_next(request), timeout=limits.api_timeout_s)
+        except TimeoutError:
+            return problem(504, "Timed out", f"the request took longer than {limits.api_timeout_s:g} s "
+                           "(SHERLOCK_API_TIMEOUT_S); try a smaller k or fewer incidents")
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

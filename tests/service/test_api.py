@@ -143,3 +143,14 @@ def test_metrics_count_requests_searches_and_the_index(client):
     assert 'sherlock_http_requests_total{method="GET",route="/v1/incidents/{incident_id}",status="404"}' in text
     assert 'sherlock_abstentions_total{strategy="hybrid"}' in text
     assert "sherlock_http_request_duration_seconds_bucket" in text and "sherlock_index_revision " in text
+
+
+def test_oversized_and_slow_requests_get_problems(juspay_workspace):
+    settings = juspay_workspace.settings.model_copy(update={"api_max_body_bytes": 1_000, "api_timeout_s": 0.001})
+    with TestClient(create_app(settings)) as client:
+        client.app.state.service.ready(wait=120)
+        big = client.post("/v1/incidents", json=[{"id": f"X-{n}", "title": "x" * 50} for n in range(40)])
+        assert big.status_code == 413 and "limit is 1,000" in big.json()["detail"]
+        slow = client.post("/v1/search", json={"query": "UPI payment failed with error 5003"})
+        assert slow.status_code == 504 and slow.headers["content-type"] == "application/problem+json"
+    assert juspay_workspace.store.get("X-1") is None  # nothing of the refused body was stored
