@@ -182,7 +182,9 @@ class SimilarFinder:
                             entities=shared.get(doc_id, []), service=past.service, severity=past.severity,
                             category=past.category, created_at=created,
                             why=explain(query, past, shared.get(doc_id, []), found.predicted)))
-        response = SearchResponse(label, "similar", not hits, hits[0].score if hits else 0.0, hits, 0.0,
+        # confidence on search's 0..1 scale: the best match's cosine similarity (fused scores carry the factors)
+        confidence = round(min(1.0, max(0.0, hits[0].raw_scores.get("dense") or 0.0)), 4) if hits else 0.0
+        response = SearchResponse(label, "similar", not hits, confidence, hits, 0.0,
                                   reason=None if hits else "no other incident shares anything with this one",
                                   query_entities=list(query.entities))
         response.searched_for = query.terms

@@ -61,7 +61,7 @@ def test_cause_score_uses_known_causes_else_the_vote(juspay_workspace):
 def test_a_stored_incident_finds_its_duplicate_and_never_itself(finder):
     response = finder.similar("JSP-1055", k=5)
     ids = [hit.id for hit in response.results]
-    assert response.strategy == "similar" and not response.abstained
+    assert response.strategy == "similar" and not response.abstained and 0.9 < response.confidence <= 1.0
     assert "JSP-1055" not in ids and ids[0] == "JSP-2001" and len(ids) == 5
     why = response.results[0].why
     assert {"service", "category", "entities", "terms", "causes", "days_apart", "root_cause", "resolution"} <= set(why)
