@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sherlock.config import Settings
@@ -101,6 +102,13 @@ class Searcher:
         if self.settings.embedder != workspace.settings.embedder:
             workspace.lexical_for(self.settings)  # raises, saying what to do
 
+    @cached_property
+    def similar_finder(self) -> Any:
+        """The :class:`sherlock.search.similar.SimilarFinder` with these settings, kept (its cause classes are
+        memoised by content across calls)."""
+        from sherlock.search.similar import SimilarFinder  # similar builds on this module
+        return SimilarFinder(self.workspace, self.settings)
+
     def snapshot(self) -> IndexSnapshot:
         """The index snapshot this searcher reads (one per query, even if an ingest lands meanwhile)."""
         return self.workspace.lexical_for(self.settings)
@@ -145,8 +153,7 @@ class Searcher:
                                   reason=f"not found: no incident {', '.join(missing)} in this workspace")
         hits = [_hit(incident, 1.0, {}, {}) for incident in found]
         if len(hits) < k:  # what else looks like it: its similar incidents, flagged as related
-            from sherlock.search.similar import SimilarFinder  # similar builds on this module
-            similar = SimilarFinder(self.workspace, self.settings).similar(found[0], k + len(hits))
+            similar = self.similar_finder.similar(found[0], k + len(hits))
             known = {hit.id for hit in hits}
             for hit in similar.results:
                 if hit.id not in known and len(hits) < k:

@@ -246,15 +246,16 @@ class SimilarFinder:
         shared = snapshot.entities.matches(ids, list(query.entities))
         incidents = self.workspace.store.get_many(ids)
         causes = {doc_id: self._causes(incident) for doc_id, incident in incidents.items()}
+        # the multipliers without the cause term (factors at agreement 0): what ranks the cause vote's neighbours
+        base = {doc_id: factors(query, incident, len(shared.get(doc_id, [])), 0.0, self.settings)
+                for doc_id, incident in incidents.items()}
         predicted: dict[str, float] = {}
         if not query.causes:  # a new incident: its nearest neighbours vote on its cause
-            first = {doc_id: factors(query, incident, len(shared.get(doc_id, [])), 0.0, self.settings)
-                     for doc_id, incident in incidents.items()}
-            predicted = predicted_causes(rank_pool(pool, self.config(), CAUSE_NEIGHBOURS, first), causes,
+            predicted = predicted_causes(rank_pool(pool, self.config(), CAUSE_NEIGHBOURS, base), causes,
                                          CAUSE_NEIGHBOURS)
-        prior = {doc_id: factors(query, incident, len(shared.get(doc_id, [])),
-                                 cause_score(query, predicted, causes[doc_id]), self.settings)
-                 for doc_id, incident in incidents.items()}
+        weight = self.settings.similar_cause_weight
+        prior = {doc_id: factor * (1.0 + weight * cause_score(query, predicted, causes[doc_id]))
+                 for doc_id, factor in base.items()}
         return Pool(pool, prior, shared, incidents, predicted)
 
     def _causes(self, incident: Incident) -> frozenset[str]:
