@@ -106,6 +106,25 @@ class Settings(BaseSettings):
     # the HTTP API (sherlock serve): the largest request body, and the time bound of one request
     api_max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="a larger request body gets 413")
     api_timeout_s: float = Field(default=30.0, gt=0, le=600, description="a slower request gets 504")
+    # who may call it: "tokens" (Authorization: Bearer, made by `sherlock token create`) or "off" (anyone who reaches
+    # the port; for a loopback-only server on one's own machine)
+    api_auth: Literal["tokens", "off"] = "tokens"
+    api_open_probes: bool = Field(default=True, description="/healthz, /readyz and /metrics answer without a token")
+    api_rate_limit: str = Field(default="600/minute", description="requests per token (or per client address with "
+                                "api_auth=off) in a moving window, as '<count>/<second|minute|hour|day>'; a token "
+                                "may carry its own; each worker process counts on its own")
+    # origins a browser may call the API from (CORS); none by default
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_log: bool = Field(default=True, description="one JSON line per request on stderr (never bodies or tokens)")
+    # webhooks from incident tools (POST /v1/webhooks/{source}): each source is off until its secret is set
+    webhook_secret_pagerduty: SecretStr | None = None
+    webhook_secret_github: SecretStr | None = None
+    webhook_secret_jira: SecretStr | None = None
+    webhook_secret_incidentio: SecretStr | None = None
+    webhook_tolerance_s: float = Field(default=300.0, gt=0, description="a signed webhook timestamp older (or "
+                                       "newer) than this is a replay and is refused")
+    webhook_similar_k: int = Field(default=5, ge=0, le=50, description="similar past incidents returned for a newly "
+                                   "opened incident")
 
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
@@ -142,6 +161,20 @@ class Settings(BaseSettings):
             return validate_weights(value, 3)  # type: ignore[return-value]
         except ValueError as exc:
             raise ValueError(f"{exc}; give {WEIGHTS_HELP}" if "give" not in str(exc) else str(exc)) from None
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from sherlock.service.ratelimit import parse_rate
+        parse_rate(value)
+        return value
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):  # SHERLOCK_API_CORS_ORIGINS=https://a.example,https://b.example
+            return [origin.strip() for origin in value.strip("[]").replace('"', "").split(",") if origin.strip()]
+        return value
 
     @field_validator("fusion", "similar_fusion")
     @classmethod
@@ -193,6 +226,11 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.home / "feedback.sqlite"
+
+    @property
+    def tokens_path(self) -> Path:
+        """API tokens (their hashes) and scopes."""
+        return self.home / "tokens.sqlite"
 
     @property
     def entities_path(self) -> Path:

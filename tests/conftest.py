@@ -222,23 +222,27 @@ def make_home(tmp_path, models_seed, embeddings_seed, monkeypatch):
     monkeypatch.setenv("SHERLOCK_DEMO", "false")
 
     def make(name: str = "home") -> Path:
-        home = tmp_path / name
-        (home / "models").mkdir(parents=True, exist_ok=True)
-        for item in models_seed.iterdir():
-            target = home / "models" / item.name
-            if item.is_file() and not target.exists():
-                try:
-                    os.link(item, target)
-                except OSError:
-                    shutil.copy2(item, target)
-        for item in embeddings_seed.rglob("*.sqlite"):
-            target = home / item.relative_to(embeddings_seed)
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(item, target)
-        return home
+        return seed_home(tmp_path / name, models_seed, embeddings_seed)
 
     return make
+
+
+def seed_home(home: Path, models_seed: Path, embeddings_seed: Path) -> Path:
+    """``home`` with the model pre-built (hard links) and a copy of the juspay incidents' cached vectors."""
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    for item in models_seed.iterdir():
+        target = home / "models" / item.name
+        if item.is_file() and not target.exists():
+            try:
+                os.link(item, target)
+            except OSError:
+                shutil.copy2(item, target)
+    for item in embeddings_seed.rglob("*.sqlite"):
+        target = home / item.relative_to(embeddings_seed)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(item, target)
+    return home
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sherlock.cli import commands, experiments, incidents, serve
+from sherlock.cli import commands, experiments, incidents, serve, tokens
 
 COMMANDS = {
     "ingest": "validate incident files and add them to the workspace",
@@ -29,6 +29,7 @@ COMMANDS = {
     "patterns": "incident patterns: volume, time to resolve, recurring themes, spikes, repeat rate",
     "ab": "offline A/B test of two search configurations on labelled queries (paired tests, bootstrap CI, MLflow)",
     "serve": "the HTTP API: search, ask, incidents, similar incidents (FastAPI on uvicorn; OpenAPI docs at /docs)",
+    "token": "make, list and revoke the HTTP API's bearer tokens (scopes read, write, admin)",
     "ab-online": "analyse a live chat A/B experiment: helpful rate per arm with CIs, each arm against the control",
 }
 
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help=COMMANDS["ingest"], description=COMMANDS["ingest"])
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--format", default="auto", choices=["auto", "sherlock", "jsonl", "json", "csv", "beir"])
+    ingest.add_argument("--format", default="auto", choices=["auto", "sherlock", "jsonl", "json", "csv", "beir",
+                        "pagerduty", "jira", "servicenow", "incidentio", "opsgenie", "rootly", "statuspage", "github"])
     ingest.add_argument("--map", action="append", default=[], metavar="SRC=DST",
                         help="rename a source field to a canonical one (repeatable), e.g. summary=description")
     ingest.add_argument("--strict", action="store_true", help="store nothing from a file with any bad record")
@@ -151,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--no-mlflow", action="store_true", help="do not log the comparison to MLflow")
     ab.add_argument("--json", action="store_true")
 
+    tokens.add_parser(commands, COMMANDS["token"])
+
     online = commands.add_parser("ab-online", help=COMMANDS["ab-online"], description=COMMANDS["ab-online"])
     online.add_argument("name", metavar="NAME", help="an online experiment: experiments/NAME.toml, or a path")
     online.add_argument("--no-mlflow", action="store_true", help="do not log the analysis to MLflow")
@@ -194,7 +198,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "similar": incidents.cmd_similar, "delete": incidents.cmd_delete,
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
-    "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve}
+    "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve,
+    "token": tokens.cmd_token}
 
 
 if __name__ == "__main__":  # pragma: no cover

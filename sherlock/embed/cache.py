@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sherlock.embed.base import Embedder, EmbeddingError, check_texts
+from sherlock.embed.batching import QueryBatcher
 from sherlock.storage.sqlite import SQLiteFile
 
 #: How many query embeddings :class:`CachedEmbedder` keeps in memory (about 1.5 kB each at 384 dimensions).
@@ -85,6 +86,7 @@ class CachedEmbedder(Embedder):
         self.name, self.dim = inner.name, inner.dim
         self.symmetric, self.kind = inner.symmetric, inner.kind  # type: ignore[misc]
         self.queries = QueryCache(query_cache_size)
+        self.batcher = QueryBatcher(inner.embed_queries)  # concurrent searches share one model call
         self._db = SQLiteFile(self.cache_path, SCHEMA, what="embedding cache", error=EmbeddingError,
                               remedy="delete the file, it only holds vectors that can be recomputed")
 
@@ -115,7 +117,7 @@ class CachedEmbedder(Embedder):
         found = self.queries.get_many(texts)
         missing = [text for text in dict.fromkeys(texts) if text not in found]
         if missing:
-            computed = dict(zip(missing, self._checked(self.inner.embed_queries(missing), len(missing)), strict=True))
+            computed = dict(zip(missing, self._checked(self.batcher(missing), len(missing)), strict=True))
             self.queries.put_many(computed)
             found.update(computed)
         return np.stack([found[text] for text in texts])

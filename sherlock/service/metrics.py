@@ -35,6 +35,8 @@ class Metrics:
                                         "extractive answer", registry=r)
         self.records = Counter("sherlock_ingested_records", "records ingested through the API by outcome",
                                ["outcome"], registry=r)
+        self.webhooks = Counter("sherlock_webhooks", "webhook deliveries by source and what was done (added, "
+                                "updated, unchanged, ignored, refused)", ["source", "action"], registry=r)
         self.revision = Gauge("sherlock_index_revision", "the store revision the indexes serve", registry=r)
         self.delta = Gauge("sherlock_delta_segment_incidents", "incidents in the delta segment (0 after a merge)",
                            registry=r)

@@ -1,8 +1,10 @@
 """Read incident files, validate every record once, and upsert the good ones into the store.
 
 Formats: the original SherlockAI ``issues.json`` (a JSON array; ``fix_applied``/``priority`` aliases), canonical JSON
-(an array, ``{"incidents": [...]}`` or a single object), JSONL, CSV with a header, and BEIR ``corpus.jsonl``
-(``_id, title, text``). Every rejected record is reported as ``FILE:LINE: reason``; good records are stored.
+(an array, ``{"incidents": [...]}`` or a single object), JSONL, CSV with a header, BEIR ``corpus.jsonl``
+(``_id, title, text``), and incident tools' JSON API payloads (PagerDuty, Jira, ServiceNow, incident.io, Opsgenie,
+Rootly, Statuspage, GitHub: :mod:`sherlock.storage.importers`), detected by shape. Every rejected record is reported
+as ``FILE:LINE: reason``; good records are stored.
 """
 
 from __future__ import annotations
@@ -12,25 +14,16 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sherlock.schema import Incident
+from sherlock.storage.importers import IMPORTERS, detect_source, read_importer
+from sherlock.storage.raw import RawRecord, UnusableFileError, array_item_lines, load_json, read_text
 from sherlock.storage.store import Store
-
-
-class UnusableFileError(Exception):
-    """The file as a whole cannot be read (missing, not UTF-8, not JSON, no CSV header, ...)."""
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """One record as read from a file, with the line it starts on (1-based)."""
-
-    line: int
-    data: Any
 
 
 @dataclass(frozen=True)
@@ -93,26 +86,9 @@ class FileReport:
 
 # -- readers: path -> iterator of RawRecord -------------------------------------------------------------------
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UnusableFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UnusableFileError(f"{path}: is a directory; pass the files inside it") from None
-    except UnicodeDecodeError as exc:
-        raise UnusableFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                "re-save the file as UTF-8") from None
-
-
 def read_json(path: Path) -> Iterator[RawRecord]:
     """A JSON array of records (each reported at the line it starts on), ``{"incidents": [...]}``, or one object."""
-    text = _read_text(path)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UnusableFileError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); fix the syntax "
-                                "or read it as JSON Lines (format jsonl) for one record per line") from None
+    text, document = load_json(path)
     if isinstance(document, dict) and isinstance(document.get("incidents"), list):
         document = document["incidents"]
     if isinstance(document, dict):
@@ -120,26 +96,13 @@ def read_json(path: Path) -> Iterator[RawRecord]:
         return
     if not isinstance(document, list):
         raise UnusableFileError(f"{path}:1: expected a JSON array of incident objects, got {type(document).__name__}")
-    for line, item in zip(_array_item_lines(text), document, strict=False):
+    for line, item in zip(array_item_lines(text), document, strict=False):
         yield RawRecord(line, item)
-
-
-def _array_item_lines(text: str) -> Iterator[int]:
-    """The 1-based line on which each element of the top-level JSON array starts."""
-    decoder = json.JSONDecoder()
-    position = text.index("[") + 1
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
-            return
-        yield text.count("\n", 0, position) + 1
-        _, position = decoder.raw_decode(text, position)
 
 
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
     """One JSON object per line; blank lines are skipped, a bad line is a rejected record (not a dead file)."""
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -150,7 +113,7 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
 
 def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV with a header row; ``tags`` may be ``a;b`` or ``a, b``; empty cells are absent fields."""
-    text = _read_text(path)
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         raise UnusableFileError(f"{path}:1: empty CSV; the first row must be a header such as id,title,description")
@@ -177,18 +140,23 @@ def read_beir(path: Path) -> Iterator[RawRecord]:
 
 READERS: dict[str, Callable[[Path], Iterator[RawRecord]]] = {
     "sherlock": read_json, "json": read_json, "jsonl": read_jsonl, "csv": read_csv, "beir": read_beir,
+    **{name: partial(read_importer, name=name) for name in IMPORTERS},
 }
 
 
 def detect_format(path: Path) -> str:
-    """Guess the format from the extension, peeking at the first record of ``.jsonl`` files for BEIR's ``_id``."""
+    """Guess the format from the extension, peeking at the first record of ``.jsonl`` files for BEIR's ``_id``; a
+    ``.json`` file in an incident tool's shape is that tool's (:func:`sherlock.storage.importers.detect_source`)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix == ".json":
-        return "json"
+        try:
+            return detect_source(load_json(path)[1]) or "json"
+        except UnusableFileError:
+            return "json"  # read_json reports what is wrong with it
     if suffix in (".jsonl", ".ndjson"):
-        first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
+        first = next((line for line in read_text(path).splitlines() if line.strip()), "")
         try:
             head = json.loads(first) if first else {}
         except json.JSONDecodeError:

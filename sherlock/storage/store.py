@@ -165,6 +165,14 @@ class Store:
                                    (incident_id,)).fetchone()
         return Incident.model_validate_json(row[0]) if row else None
 
+    def find_extra(self, key: str, value: str) -> Incident | None:
+        """The first incident (by id) whose ``extra[key]`` equals ``value``: a tool's own id, when a webhook names
+        the incident only by it. A scan of the records; webhooks are rare enough for it."""
+        with self._lock:
+            row = self._db.execute("SELECT record FROM incidents WHERE json_extract(record, ?) = ? ORDER BY id "
+                                   "LIMIT 1", (f'$.extra."{key}"', value)).fetchone()
+        return Incident.model_validate_json(row[0]) if row else None
+
     def get_many(self, ids: Iterable[str]) -> dict[str, Incident]:
         """``{id: incident}`` for the given ids that are stored (exact ids; missing ones are left out)."""
         with self._lock:

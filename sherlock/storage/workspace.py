@@ -202,15 +202,23 @@ class Workspace:
 
     def lexical(self) -> IndexSnapshot:
         """The index snapshot for the store's current revision: cached in memory, loaded from disk (the main, and
-        the delta over it), or brought up to date as ``sync`` does."""
+        the delta over it), or brought up to date as ``sync`` does. While another thread of this process is syncing,
+        the snapshot in memory is served as it is (one or a few changes behind, consistent in itself) rather than
+        making every search wait for the sync: an ingest through the API must not stall the searches beside it."""
         revision = self.store.revision()
         bundle = self._lexical
         if bundle is not None and bundle.revision == revision:
             return bundle
-        with self._lock:
+        if bundle is not None and not self._lock.acquire(blocking=False):
+            return bundle
+        if bundle is None:
+            self._lock.acquire()
+        try:
             if self._lexical is None or self._lexical.revision != revision:
                 self._lexical = self._read_lexical(revision) or self._update_lexical(revision, None, SyncReport())
             return self._lexical
+        finally:
+            self._lock.release()
 
     def lexical_for(self, settings: Settings) -> IndexSnapshot:
         """The snapshot a search with ``settings`` reads: :meth:`lexical`, with BM25 refitted in memory (and kept

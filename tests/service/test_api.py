@@ -2,11 +2,7 @@
 problem documents for bad input, and a real ``sherlock serve`` process on a free localhost port."""
 
 import json
-import os
-import sys
-import time
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,8 +11,9 @@ from sherlock.service.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client(juspay_workspace):
-    with TestClient(create_app(juspay_workspace.settings)) as test_client:
+def client(juspay_workspace, bearer):
+    admin = bearer(juspay_workspace.settings, "admin")
+    with TestClient(create_app(juspay_workspace.settings), headers=admin) as test_client:
         assert test_client.app.state.service.ready(wait=120).workspace.store.count() == 78
         yield test_client
 
@@ -81,34 +78,12 @@ def test_bad_input_gets_a_problem_document(client, method, path, body, status, s
     assert problem["status"] == status and says in problem["detail"], problem
 
 
-def test_a_real_server_answers_as_the_cli_does(start_server, juspay_workspace, tmp_path, capsys):
-    home = juspay_workspace.settings.home
-    env = {**os.environ, "SHERLOCK_DEMO": "false"}
-
-    def command(port: int) -> list:
-        return [sys.executable, "-m", "sherlock", "--home", home, "serve", "--port", port]
-
-    with start_server(command, tmp_path / "serve.log", env, health="/healthz", timeout=90) as url:
-        with httpx.Client(base_url=url, timeout=60) as http:
-            for _ in range(240):
-                if http.get("/readyz").status_code == 200:
-                    break
-                time.sleep(0.5)
-            served = http.post("/v1/search", json={"query": "pinelabs RSA decryption error", "k": 5}).json()
-    from sherlock.cli import main
-    capsys.readouterr()
-    assert main(["--home", str(home), "search", "pinelabs RSA decryption error", "-k", "5", "--json"]) == 0
-    cli = json.loads(capsys.readouterr().out)
-    assert [hit["id"] for hit in served["results"]] == [hit["id"] for hit in cli["results"]]
-    assert without_timing(served) == without_timing(cli)
-
-
-def test_ingest_search_delete_and_feedback(workspace_factory, juspay_issues):
+def test_ingest_search_delete_and_feedback(workspace_factory, juspay_issues, bearer):
     """Write routes on a workspace of their own: an incident posted is found by /v1/search right after, a bad record
     is named by its place in the body, a deleted one is gone; feedback lands in the feedback store."""
     workspace = workspace_factory("api-home")
     workspace.ingest([juspay_issues])
-    with TestClient(create_app(workspace.settings)) as client:
+    with TestClient(create_app(workspace.settings), headers=bearer(workspace.settings, "admin")) as client:
         client.app.state.service.ready(wait=120)
         new = {"id": "OPS-501", "title": "Quokka gateway returns E-QK77 on every refund",
                "description": "Refunds through the quokka gateway fail with error E-QK77 since this morning"}
@@ -140,17 +115,75 @@ def test_metrics_count_requests_searches_and_the_index(client):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'sherlock_http_requests_total{method="POST",route="/v1/search",status="200"}' in text
-    assert 'sherlock_http_requests_total{method="GET",route="/v1/incidents/{incident_id}",status="404"}' in text
+    assert 'sherlock_http_requests_total{method="GET",route="/v1/incidents/{incident_id:path}",status="404"}' in text
     assert 'sherlock_abstentions_total{strategy="hybrid"}' in text
     assert "sherlock_http_request_duration_seconds_bucket" in text and "sherlock_index_revision " in text
 
 
-def test_oversized_and_slow_requests_get_problems(juspay_workspace):
+def test_oversized_and_slow_requests_get_problems(juspay_workspace, bearer):
     settings = juspay_workspace.settings.model_copy(update={"api_max_body_bytes": 1_000, "api_timeout_s": 0.001})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(settings, "admin")) as client:
         client.app.state.service.ready(wait=120)
         big = client.post("/v1/incidents", json=[{"id": f"X-{n}", "title": "x" * 50} for n in range(40)])
         assert big.status_code == 413 and "limit is 1,000" in big.json()["detail"]
         slow = client.post("/v1/search", json={"query": "UPI payment failed with error 5003"})
         assert slow.status_code == 504 and slow.headers["content-type"] == "application/problem+json"
     assert juspay_workspace.store.get("X-1") is None  # nothing of the refused body was stored
+
+
+def test_probes_open_by_default_and_closed_by_setting(juspay_workspace, bearer):
+    with TestClient(create_app(juspay_workspace.settings)) as client:
+        assert client.get("/healthz").status_code == 200 and client.get("/metrics").status_code == 200
+        assert client.post("/v1/search", json={"query": "refund"}).status_code == 401
+    closed = juspay_workspace.settings.model_copy(update={"api_open_probes": False})
+    with TestClient(create_app(closed)) as client:
+        assert client.get("/healthz").status_code == 401 and client.get("/metrics").status_code == 401
+        assert client.get("/healthz", headers=bearer(closed, "read")).status_code == 200
+
+
+def test_cors_is_off_unless_origins_are_set(juspay_workspace):
+    preflight = {"Origin": "https://oncall.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    with TestClient(create_app(juspay_workspace.settings)) as client:
+        response = client.options("/v1/search", headers=preflight)
+        assert "access-control-allow-origin" not in response.headers
+    allowed = juspay_workspace.settings.model_copy(update={"api_cors_origins": ["https://oncall.example"]})
+    with TestClient(create_app(allowed)) as client:
+        response = client.options("/v1/search", headers=preflight)
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "https://oncall.example"
+        other = client.options("/v1/search", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_auth_off_lets_anyone_in_but_still_limits_the_rate(juspay_workspace):
+    settings = juspay_workspace.settings.model_copy(update={"api_auth": "off", "api_rate_limit": "2/minute"})
+    with TestClient(create_app(settings)) as client:
+        client.app.state.service.ready(wait=120)
+        statuses = [client.get("/v1/incidents/JSP-1001").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_webhook_sources_are_off_until_their_secret_is_set(juspay_workspace):
+    from pydantic import SecretStr
+
+    from sherlock.service.signatures import signed_headers
+    settings = juspay_workspace.settings.model_copy(update={"webhook_secret_github": SecretStr("s3cret")})
+    with TestClient(create_app(settings)) as client:
+        client.app.state.service.ready(wait=120)
+        off = client.post("/v1/webhooks/pagerduty", json={})
+        assert off.status_code == 403 and "SHERLOCK_WEBHOOK_SECRET_PAGERDUTY" in off.json()["detail"]
+        unknown = client.post("/v1/webhooks/zendesk", json={})
+        assert unknown.status_code == 404 and "pagerduty, github, jira, incidentio" in unknown.json()["detail"]
+        body = json.dumps({"action": "opened"}).encode()
+        not_issue = client.post("/v1/webhooks/github", content=body,
+                                headers={**signed_headers("github", body, "s3cret"), "X-GitHub-Event": "issues"})
+        assert not_issue.status_code == 422 and not_issue.json()["errors"][0]["field"] == "body.issue"
+        push = client.post("/v1/webhooks/github", content=body,
+                           headers={**signed_headers("github", body, "s3cret"), "X-GitHub-Event": "push"})
+        assert push.json() == {"source": "github", "event": "push", "id": None, "action": "ignored",
+                               "reason": "only issues events carry incidents"}
+        broken = b'{"action": '
+        bad_json = client.post("/v1/webhooks/github", content=broken,
+                               headers={**signed_headers("github", broken, "s3cret"), "X-GitHub-Event": "issues"})
+        assert bad_json.status_code == 400 and "invalid JSON" in bad_json.json()["detail"]
