@@ -137,8 +137,7 @@ def receive(service: Service, source: str, event: Event) -> dict[str, Any]:
     except ValidationError as exc:
         raise ServiceError(422, "Invalid incident", "; ".join(
             f"{e['field']}: {e['message']}" for e in field_errors(exc.errors(), ("incident",)))) from None
-    result = store.upsert([incident], source=f"webhook:{source}")
-    service.workspace.sync()
+    result, _ = service.workspace.put([incident], source=f"webhook:{source}")
     action = "added" if result.added else "updated" if result.updated else "unchanged"
     answer.update(id=incident.id, action=action)
     if event.kind == "opened" or action == "added":

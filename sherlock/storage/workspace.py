@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from sherlock.config import DEMO_DIR, Settings
+from sherlock.schema import Incident
 from sherlock.search.entities import EntityDictionary
 from sherlock.storage.duplicates import Duplicate, find_duplicates
 from sherlock.storage.ingest import FileReport, ingest_file
@@ -43,7 +44,8 @@ from sherlock.storage.snapshot import (
     save_snapshot,
     snapshot_manifest,
 )
-from sherlock.storage.store import Store
+from sherlock.storage.store import Store, UpsertResult
+from sherlock.storage.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class Workspace:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        #: held by whatever changes the store and the indexes after it, in any process (see ``writer_lock``)
+        self._writer = WriterLock(settings.home / "write.lock")
         self._lexical: IndexSnapshot | None = None  # what search reads: published whole, never changed after
         self._main: IndexSnapshot | None = None  # the main segment on disk, kept to layer the next delta over
         self._variants: dict[tuple, IndexSnapshot] = {}
@@ -140,12 +144,20 @@ class Workspace:
         """Validate and store each file, then bring the indexes up to date (even if nothing changed: that is
         how re-running an interrupted ingest completes it)."""
         report = IngestReport()
-        for path in paths:
-            report.files.append(ingest_file(self.store, Path(path), fmt, mapping, strict))
-        report.sync = self.sync(progress)
+        with self._writer:
+            for path in paths:
+                report.files.append(ingest_file(self.store, Path(path), fmt, mapping, strict))
+            report.sync = self.sync(progress)
         changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
         report.possible_duplicates = find_duplicates(self, changed)
         return report
+
+    def put(self, incidents: Sequence[Incident], source: str) -> tuple[UpsertResult, SyncReport]:
+        """Store already validated incidents (added or updated by id) and bring the indexes up to date: what a
+        webhook delivers."""
+        with self._writer:
+            result = self.store.upsert(incidents, source=source)
+            return result, self.sync()
 
     def ensure_demo(self, progress: Progress | None = None) -> IngestReport | None:
         """Load the demo corpus into an empty workspace; do nothing if it already holds incidents."""
@@ -185,12 +197,13 @@ class Workspace:
     def delete(self, ids: Iterable[str], progress: Progress | None = None) -> SyncReport:
         """Delete the incidents with these exact ids from the store (one transaction; unknown ids are ignored) and
         from every index."""
-        self.store.delete(ids)
-        return self.sync(progress)
+        with self._writer:
+            self.store.delete(ids)
+            return self.sync(progress)
 
     def reindex(self, progress: Progress | None = None) -> SyncReport:
         """Drop every derived index and rebuild it from the store."""
-        with self._lock:
+        with self._writer, self._lock:
             self.dense.drop()
             self.store.set_meta(self._dense_key(), "-1")
             shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
@@ -201,24 +214,35 @@ class Workspace:
     # -- reading -----------------------------------------------------------------------------------------------
 
     def lexical(self) -> IndexSnapshot:
-        """The index snapshot for the store's current revision: cached in memory, loaded from disk (the main, and
-        the delta over it), or brought up to date as ``sync`` does. While another thread of this process is syncing,
-        the snapshot in memory is served as it is (one or a few changes behind, consistent in itself) rather than
-        making every search wait for the sync: an ingest through the API must not stall the searches beside it."""
+        """The index snapshot for the store's current revision: cached in memory, or loaded from disk (the main,
+        and the delta over it).
+
+        While a writer — another thread, or another process on this workspace — is storing and indexing, the
+        store runs ahead of the indexes: the last complete snapshot (in memory, else the newest on disk) is served
+        meanwhile, one or a few changes behind and consistent in itself, rather than making every search wait or
+        read half-written indexes. When no writer holds the lock and the indexes are still behind, a writer died
+        mid-way: its work is finished here, as ``sync`` would."""
         revision = self.store.revision()
         bundle = self._lexical
         if bundle is not None and bundle.revision == revision:
             return bundle
-        if bundle is not None and not self._lock.acquire(blocking=False):
+        if self._writer.acquire(blocking=False):
+            try:
+                with self._lock:
+                    if self._lexical is None or self._lexical.revision != revision:
+                        self._lexical = self._read_lexical(revision) or self._catch_up(revision)
+                    return self._lexical
+            finally:
+                self._writer.release()
+        if bundle is not None:
             return bundle
-        if bundle is None:
-            self._lock.acquire()
-        try:
-            if self._lexical is None or self._lexical.revision != revision:
-                self._lexical = self._read_lexical(revision) or self._update_lexical(revision, None, SyncReport())
-            return self._lexical
-        finally:
-            self._lock.release()
+        with self._lock:
+            newest = self._lexical or self._read_lexical(self._lexical_revision_on_disk())
+            if newest is not None:
+                self._lexical = newest
+                return newest
+        with self._writer:  # nothing indexed yet: wait for the writer's first build
+            return self.lexical()
 
     def lexical_for(self, settings: Settings) -> IndexSnapshot:
         """The snapshot a search with ``settings`` reads: :meth:`lexical`, with BM25 refitted in memory (and kept
@@ -246,7 +270,7 @@ class Workspace:
     # -- internals ---------------------------------------------------------------------------------------------
 
     def _sync(self, progress: Progress | None, merge: bool) -> SyncReport:
-        with self._lock:
+        with self._writer, self._lock:
             started = time.perf_counter()
             revision = self.store.revision()
             report = SyncReport(revision=revision)
@@ -297,6 +321,17 @@ class Workspace:
         from sherlock.storage.delta import layer, load_delta
         delta = load_delta(self.settings.delta_path, main, self.collection)
         return layer(main, delta) if delta is not None and delta.revision == revision else None
+
+    def _catch_up(self, revision: int) -> IndexSnapshot:
+        """The snapshot for ``revision`` built here (the writer lock held): Chroma first when an interrupted write
+        left it behind too, then the lexical side."""
+        if self._dense_revision() != revision:
+            self._sync(None, merge=False)
+            found = self._lexical if self._lexical is not None and self._lexical.revision == revision else None
+            found = found or self._read_lexical(revision)
+            if found is not None:
+                return found
+        return self._update_lexical(revision, None, SyncReport())
 
     def _update_lexical(self, revision: int, progress: Progress | None, report: SyncReport) -> IndexSnapshot:
         """A delta segment over the main snapshot when the change since it is small enough, else a full rebuild."""
