@@ -1,9 +1,10 @@
-"""The incident commands: ``similar`` (past incidents most like one, stored or new, or a batch to a TREC run) and
-``delete``."""
+"""The incident commands: ``similar`` (past incidents most like one, stored or new, or a batch to a TREC run),
+``delete`` and ``list``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -110,3 +111,36 @@ def cmd_delete(args: argparse.Namespace) -> int:
     else:
         print(f"deleted {len(stored)} incident(s): {', '.join(sorted(stored))} ({report.seconds:.1f}s)")
     return 1 if missing else 0
+
+
+def source_of(incident: Any) -> str:
+    """Where an incident came from: the tool its importer named (``pagerduty``, ``jira``, ``markdown`` ...), else
+    ``sherlock`` (canonical JSON, JSONL or CSV)."""
+    return str(incident.extra.get("source") or "sherlock")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from sherlock.cli.output import table
+    workspace = open_workspace(args)
+    ready(workspace)
+    shown = 0
+    rows = [["id", "source", "created", "severity", "status", "title"]]
+    for incident in workspace.store.iter_incidents():
+        if args.source and source_of(incident) != args.source:
+            continue
+        if args.limit and shown >= args.limit:
+            break
+        shown += 1
+        if args.json:  # one object per line, each as `sherlock show --json` prints it
+            print(json.dumps(incident.to_json_dict(), ensure_ascii=False, default=str))
+        else:
+            created = incident.created_at.isoformat()[:16] if incident.created_at else ""
+            rows.append([incident.id, source_of(incident), created, incident.severity or "", incident.status or "",
+                         textwrap.shorten(incident.title, 70, placeholder="…")])
+    if not args.json:
+        if shown:
+            print(table(rows))
+        where = f" from {args.source}" if args.source else ""
+        print(f"{shown} incident(s){where}" + (f" (the first {args.limit})" if args.limit and shown == args.limit
+                                                else "") + f" in {workspace.settings.home}", file=sys.stderr)
+    return 0 if shown else 1

@@ -19,6 +19,7 @@ COMMANDS = {
     "ingest": "validate incident files and add them to the workspace",
     "search": "search past incidents (one query, or a batch file to a TREC run)",
     "show": "print one incident with all its fields",
+    "list": "list the stored incidents (id, source, created, severity, status, title), or every field as JSON lines",
     "similar": "past incidents most like one incident (stored or new) and why, or a batch of incidents to a TREC run",
     "delete": "delete incidents from the workspace (their indexes follow)",
     "stats": "corpus and workspace statistics",
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help=COMMANDS["show"], description=COMMANDS["show"])
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
+
+    listing = commands.add_parser("list", help=COMMANDS["list"], description=COMMANDS["list"])
+    listing.add_argument("--source", help="only incidents from this tool (pagerduty, jira, servicenow, incidentio, "
+                         "opsgenie, rootly, statuspage, github, markdown) or sherlock (canonical files)")
+    listing.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line, every field")
 
     similar = commands.add_parser("similar", help=COMMANDS["similar"], description=COMMANDS["similar"])
     similar.add_argument("id", nargs="?", metavar="ID", help="a stored incident (never returned as its own match)")
@@ -195,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": commands.cmd_ingest, "search": commands.cmd_search, "show": commands.cmd_show,
-    "similar": incidents.cmd_similar, "delete": incidents.cmd_delete,
+    "similar": incidents.cmd_similar, "delete": incidents.cmd_delete, "list": incidents.cmd_list,
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
     "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve,

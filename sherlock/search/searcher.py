@@ -27,19 +27,30 @@ from sherlock.storage.store import Filters
 from sherlock.storage.workspace import Workspace
 from sherlock.text import matched_terms
 
-#: ``ABC-123``: letters, a dash, digits — a ticket id, unless it continues with letters (``JSP-12ab``).
-TICKET_ID = re.compile(r"(?<![A-Za-z0-9_\-])([A-Za-z]+-\d+)(?![A-Za-z0-9_])")
-#: Id-shaped technical terms that are not tickets (``SHA-256``, ``UTF-8``, ``TLS-1``, ``SEV-1``).
+#: Incident ids as people type them, in one pattern so they come out in the order they were written:
+#: ``owner/repo#12`` (GitHub), ``SP-<id>`` (Statuspage), ``KEY-123`` (Jira ``OPS-123``, incident.io ``INC-123``,
+#: PagerDuty ``PD-123``, Opsgenie ``OG-5``, Rootly ``RLY-11``, FireHydrant ``FH-3``, ``GH-12``; a project key may hold
+#: digits, ``AB2-7``) and ``INC0010001`` (ServiceNow: 2-5 capitals, 6-10 digits; capitals only, so that log tokens
+#: such as ``tx1234567`` stay words). Not a ticket when it continues with letters (``JSP-12ab``).
+TICKET_ID = re.compile(r"""(?<![\w\-/#.])(
+      [A-Za-z0-9][\w.-]*/[\w.-]+\#\d+        # GitHub owner/repo#12
+    | SP-[A-Za-z0-9]{6,}(?=[^\w]|$)           # Statuspage SP-p31zjtct2jer
+    | [A-Za-z][A-Za-z0-9]*-\d+                # Jira-style keys
+    | [A-Z]{2,5}\d{6,10}                       # ServiceNow numbers, in capitals as ServiceNow shows them
+)(?!\w)""", re.VERBOSE)
+#: Id-shaped technical terms that are not tickets (``SHA-256``, ``UTF-8``, ``TLS-1``, ``SEV-1``); a key's trailing
+#: digits are ignored in the check (``IPv4-1`` is ``ipv``).
 NOT_TICKET_PREFIXES = {"sha", "aes", "utf", "iso", "tls", "ssl", "http", "https", "rfc", "pkcs", "md", "x", "cve",
                        "rsa", "ipv", "sev", "p", "tcp", "udp", "es", "hs", "rs", "ecdsa", "gzip", "log4j"}
 
 
 def find_ticket_ids(query: str) -> list[str]:
-    """Ticket-shaped tokens in ``query`` (``JSP-1052``, ``jira-9999``), upper-cased, in order, without repeats."""
+    """Id-shaped tokens in ``query`` (``JSP-1052``, ``jira-9999``, ``INC0010001``, ``acme/api#12``; see
+    :data:`TICKET_ID`), upper-cased (the store matches ids ignoring case), in order, without repeats."""
     found = []
     for match in TICKET_ID.finditer(query):
         token = match.group(1)
-        if token.split("-")[0].lower() not in NOT_TICKET_PREFIXES:
+        if "/" in token or token.split("-")[0].lower().rstrip("0123456789") not in NOT_TICKET_PREFIXES:
             found.append(token.upper())
     return list(dict.fromkeys(found))
 

@@ -13,6 +13,12 @@ from sherlock.storage.store import Filters
     ("SLACK-123-456", ["SLACK-123"]), ("JSP-1001 and JSP-1002, JSP-1001", ["JSP-1001", "JSP-1002"]),
     ("JSP- incomplete", []), ("123-JSP wrong format", []), ("JSP-ABC", []), ("JSP-12ab", []),
     ("webhook signature SHA-256 mismatch over TLS-1", []), ("UTF-8 decoding error", []), ("snapdeal_test", []),
+    ("what fixed INC0010001?", ["INC0010001"]), ("see acme/payments#12 and OPS-4", ["ACME/PAYMENTS#12", "OPS-4"]),
+    ("betamaxpy/betamax#110", ["BETAMAXPY/BETAMAX#110"]), ("GH-12, PD-4711, OG-5 RLY-11", ["GH-12", "PD-4711", "OG-5",
+                                                                                          "RLY-11"]),
+    ("SP-p31zjtct2jer status", ["SP-P31ZJTCT2JER"]), ("AB2-7 again", ["AB2-7"]), ("IPv4-1 route flaps", []),
+    ("error 5003 from upi", []), ("https://github.com/acme/payments#12", []), ("version 1.2.3#4", []),
+    ("hash tx1234567 in the log", []), ("CHG0030001 rolled back", ["CHG0030001"]),
 ])
 def test_ticket_ids(query, ids):
     assert find_ticket_ids(query) == ids

@@ -142,6 +142,8 @@ def test_a_tools_payload_is_ingested_as_it_comes(served, shared_data):
     assert report["files"][0]["format"] == "servicenow" and report["files"][0]["added"] == 3
     closed = served.read.get("/v1/incidents/INC0000001").json()
     assert closed["status"] == "closed" and closed["extra"]["source"] == "servicenow"
+    exact = served.read.post("/v1/search", json={"query": "what fixed INC0000001?", "k": 1}).json()
+    assert exact["strategy"] == "exact_id" and exact["results"][0]["id"] == "INC0000001"
     broken = served.write.post("/v1/incidents", json={"result": [page["result"][0], {"sys_id": "x"}]}).json()
     assert broken["files"][0]["rejected"][0].startswith("body:2: ")
 
@@ -193,6 +195,8 @@ def test_webhooks_store_the_incident_and_return_similar_ones(served, shared_data
     stored = served.read.get(f"/v1/incidents/betamaxpy/betamax%23{issue['number']}").json()  # '#' sent as %23
     assert stored["id"] == opened["id"] and stored["title"] == issue["title"]
     assert served.read.get(f"/v1/incidents/betamaxpy/betamax%23{issue['number']}/similar").status_code == 200
+    named = served.read.post("/v1/search", json={"query": f"is betamaxpy/betamax#{issue['number']} fixed?"}).json()
+    assert named["strategy"] == "exact_id" and named["results"][0]["id"] == opened["id"]
     assert deliver(served, "github", {"zen": "Keep it logically awesome."},
                    headers={"X-GitHub-Event": "ping"}).json()["action"] == "ignored"
 
