@@ -4,6 +4,7 @@ the corpus."""
 import streamlit as st
 
 from sherlock.config import DEMO_DIR
+from sherlock.storage.ingest import READERS
 from ui import resources
 from ui.data import corpus_filter_ui, corpus_table, facet_charts, field_mapping_ui, ingest_report_ui, run_ingest
 from ui.widgets import progress_callback, save_uploads
@@ -13,11 +14,14 @@ store = ws.store
 st.title("🗂️ Data")
 
 with st.expander("Add incidents", expanded=store.count() == 0):
-    files = st.file_uploader("Incident files: the original SherlockAI issues.json, JSON, JSONL, CSV or BEIR "
-                             "corpus.jsonl", type=["json", "jsonl", "csv"], accept_multiple_files=True)
+    files = st.file_uploader("Incident files: canonical JSON, JSONL or CSV, the original SherlockAI issues.json, "
+                             "a BEIR corpus.jsonl, or an incident tool's export (PagerDuty, Jira, ServiceNow, "
+                             "incident.io, Opsgenie, Rootly, Statuspage, GitHub issues)",
+                             type=["json", "jsonl", "csv", "md", "txt"], accept_multiple_files=True)
     cols = st.columns(2)
-    fmt = cols[0].selectbox("Format", ["auto", "sherlock", "json", "jsonl", "csv", "beir"],
-                            help="auto: from the extension (a .jsonl with _id and text is a BEIR corpus)")
+    fmt = cols[0].selectbox("Format", ["auto", *READERS],
+                            help="auto: from the extension and the content (a tool's JSON is recognised by its "
+                            "shape; a .jsonl with _id and text is a BEIR corpus)")
     strict = cols[1].checkbox("Strict: store nothing from a file with a bad record")
     if st.button("Validate and ingest", type="primary", disabled=not files):
         run_ingest(ws, save_uploads(files, ws.settings.home / "uploads"), fmt, strict=strict)

@@ -122,6 +122,17 @@ def test_the_original_sherlockai_files_and_an_empty_one(home, juspay_issues):
     assert "No incident has a service." in [c.value for c in app.caption]  # said, not one "(none)" bar
 
 
+def test_incident_tools_exports_are_read_as_they_come(home, shared_data):
+    exports = shared_data / "exports"
+    pagerduty = exports / "pagerduty/xsoar_pagerduty_incidents_list.json"
+    github = exports / "github/octokit_search_issues.json"
+    app = ingest(open_page(), (pagerduty.name, pagerduty.read_text()), (github.name, github.read_text()))
+    rows = report_rows(app)
+    assert (rows[pagerduty.name]["format"], rows[pagerduty.name]["added"]) == ("pagerduty", 2)
+    assert (rows[github.name]["format"], rows[github.name]["added"]) == ("github", 2)
+    assert {"pagerduty", "jira", "servicenow", "github"} <= set(app.selectbox[0].options)
+
+
 def test_a_broken_file_shows_its_whole_reason_under_its_name(home):
     app = ingest(open_page(), ("broken.json", '[{"id": "A-1", "title": "never closed"'))
     assert report_rows(app)["broken.json"]["outcome"] == "unusable"
