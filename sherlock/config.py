@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # embeddings
     embedder: Literal["minilm", "gemini"] = "minilm"
     embed_batch_size: int = Field(default=64, ge=1, le=1024)
+    embed_threads: int = Field(default=0, ge=0, le=64, description="onnxruntime threads of the local model per "
+                               "process; 0: one per usable core, at most 4 (sherlock serve --workers N gives each "
+                               "worker its share of the cores)")
     gemini_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SHERLOCK_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
                                                     "gemini_api_key"))
@@ -125,6 +128,37 @@ class Settings(BaseSettings):
                                        "newer) than this is a replay and is refused")
     webhook_similar_k: int = Field(default=5, ge=0, le=50, description="similar past incidents returned for a newly "
                                    "opened incident")
+    # live sync from incident tools' REST APIs (`sherlock sync SOURCE`, sherlock/sync/): a source needs its base URL
+    # and credentials; credentials are never logged or printed
+    sync_timeout_s: float = Field(default=30.0, gt=0, le=600, description="time bound of every HTTP call")
+    sync_retries: int = Field(default=5, ge=0, le=20, description="retries of a call answered 429 or 5xx, or that "
+                              "timed out, before the sync stops with an error")
+    sync_backoff_s: float = Field(default=1.0, ge=0, le=60, description="wait before the first retry when the API "
+                                  "sends no Retry-After; doubled for each further retry, with jitter")
+    sync_page_size: int = Field(default=100, ge=1, le=1000, description="items asked for per API page (each API's "
+                                "own maximum applies: PagerDuty, Jira Cloud and GitHub 100, incident.io 250)")
+    sync_batch_size: int = Field(default=500, ge=1, description="incidents stored and indexed at a time; an "
+                                 "interrupted sync fetches again at most the pages of one unstored batch")
+    sync_overlap_s: float = Field(default=300.0, ge=0, description="an incremental sync starts this long before the "
+                                  "source's watermark (clock skew; what it fetches again is left unchanged)")
+    pagerduty_url: str = "https://api.pagerduty.com"
+    pagerduty_token: SecretStr | None = None
+    pagerduty_history_days: int = Field(default=730, ge=1, description="how far back a first PagerDuty sync without "
+                                        "--since starts (PagerDuty lists incidents by creation date)")
+    jira_url: str | None = Field(default=None, description="https://your-site.atlassian.net, or a Server/DC URL")
+    jira_email: SecretStr | None = Field(default=None, description="Jira Cloud: the API token's account (basic "
+                                         "auth); leave unset for a Server/DC personal access token (bearer)")
+    jira_token: SecretStr | None = None
+    jira_api_version: Literal["auto", "2", "3"] = Field(default="auto", description="3: Cloud (POST /search/jql), "
+                                                        "2: Server/DC (GET /search); auto: 3 for *.atlassian.net")
+    servicenow_url: str | None = Field(default=None, description="https://your-instance.service-now.com")
+    servicenow_user: SecretStr | None = None
+    servicenow_password: SecretStr | None = None
+    github_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None
+    github_repo: str | None = Field(default=None, description="owner/name of the repository whose issues to sync")
+    incidentio_url: str = "https://api.incident.io"
+    incidentio_token: SecretStr | None = None
 
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)

@@ -14,6 +14,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.home)  # settings errors are reported now, not by each worker
     # each worker process builds its app from the environment, as the CLI reads it: hand the home down
     os.environ["SHERLOCK_HOME"] = str(settings.home)
+    if args.workers > 1 and not settings.embed_threads:  # each worker its share of the cores (see create_session)
+        from sherlock.embed.onnx_minilm import usable_cores
+        os.environ["SHERLOCK_EMBED_THREADS"] = str(max(1, usable_cores() // args.workers))
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     loopback = args.host in ("127.0.0.1", "::1", "localhost")

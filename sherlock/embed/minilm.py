@@ -52,7 +52,8 @@ class MiniLMEmbedder(Embedder):
                 except onnx_minilm.ModelFilesError as exc:
                     raise EmbeddingError(str(exc)) from None
                 self._tokenizer = onnx_minilm.load_tokenizer(files)
-                self._session = onnx_minilm.load_session(files, self.settings.models_path)
+                self._session = onnx_minilm.load_session(files, self.settings.models_path,
+                                                         self.settings.embed_threads)
         return self
 
     @property

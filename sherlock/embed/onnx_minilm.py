@@ -95,20 +95,28 @@ def onnx_path(files: ModelFiles, models_path: Path) -> Path:
     return Path(models_path) / f"{MODEL_NAME}-{files.sha256[:12]}-g{GRAPH_VERSION}.onnx"
 
 
-def load_session(files: ModelFiles, models_path: Path) -> onnxruntime.InferenceSession:
+def usable_cores(limit: int = 64) -> int:
+    """The cores this process may run on (its CPU affinity), at most ``limit``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(limit, cores))
+
+
+def load_session(files: ModelFiles, models_path: Path, threads: int = 0) -> onnxruntime.InferenceSession:
     """An inference session over the cached graph; builds it when missing and rebuilds it when it fails to load."""
     path = onnx_path(files, models_path)
     if path.exists():
         try:
-            return create_session(path)
+            return create_session(path, threads)
         except Exception:  # noqa: BLE001 - a truncated or foreign file: onnxruntime raises several types; rebuild it once
             pass
     write_onnx(files, path)
-    return create_session(path)
+    return create_session(path, threads)
 
 
-def create_session(path: Path) -> onnxruntime.InferenceSession:
-    """A CPU session with telemetry off, full graph optimisation and one intra-op thread per usable core (≤ 4).
+def create_session(path: Path, threads: int = 0) -> onnxruntime.InferenceSession:
+    """A CPU session with telemetry off, full graph optimisation and ``threads`` intra-op threads (0: one per usable
+    core, at most 4). Several server workers each take their share of the cores: with two workers on two cores, one
+    thread each served 15-25 % more searches a second than two each (whose threads spin waiting for work).
 
     ``run()`` on one session is thread-safe, so a single session serves every thread of the app."""
     import onnxruntime as ort
@@ -117,8 +125,7 @@ def create_session(path: Path) -> onnxruntime.InferenceSession:
         ort.disable_telemetry_events()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                              else os.cpu_count() or 1))
+    options.intra_op_num_threads = threads or usable_cores(limit=4)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])

@@ -34,3 +34,19 @@ def test_serve_refuses_an_open_api_on_a_public_address(tmp_path, capsys, monkeyp
     monkeypatch.setenv("SHERLOCK_API_AUTH", "off")
     assert main(["--home", str(tmp_path), "serve", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "anyone who reaches 0.0.0.0:1" in capsys.readouterr().err
+
+
+def test_serve_gives_each_worker_its_share_of_the_cores(tmp_path, capsys, monkeypatch):
+    import os
+
+    import uvicorn
+
+    from sherlock.embed.onnx_minilm import usable_cores
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options, threads=os.environ.get(
+        "SHERLOCK_EMBED_THREADS")))
+    monkeypatch.setenv("SHERLOCK_EMBED_THREADS", "0")  # restored after the test, as SHERLOCK_HOME: serve sets both
+    monkeypatch.setenv("SHERLOCK_HOME", str(tmp_path))
+    assert main(["--home", str(tmp_path), "serve", "--workers", "2", "--port", "8123"]) == 0
+    assert started["workers"] == 2 and started["threads"] == str(max(1, usable_cores() // 2))
+    assert "no API tokens yet" in capsys.readouterr().err

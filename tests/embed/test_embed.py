@@ -178,6 +178,13 @@ def test_onnx_is_built_once_reused_and_rebuilt_when_corrupt(tmp_path: Path, mini
     assert [p.name for p in settings.models_path.iterdir()] == [path.name]  # no temporary files left behind
 
 
+def test_the_session_uses_the_threads_it_is_given(minilm: MiniLMEmbedder) -> None:
+    path = onnx_minilm.onnx_path(onnx_minilm.locate_minilm(), minilm.settings.models_path)
+    assert onnx_minilm.create_session(path, 1).get_session_options().intra_op_num_threads == 1
+    default = onnx_minilm.create_session(path).get_session_options().intra_op_num_threads
+    assert default == onnx_minilm.usable_cores(limit=4)
+
+
 # -- the SQLite cache -------------------------------------------------------------------------------------------------
 
 def test_cache_sends_only_uncached_texts_to_the_model(tmp_path: Path, minilm: MiniLMEmbedder) -> None:
