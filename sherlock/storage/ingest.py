@@ -2,9 +2,11 @@
 
 Formats: the original SherlockAI ``issues.json`` (a JSON array; ``fix_applied``/``priority`` aliases), canonical JSON
 (an array, ``{"incidents": [...]}`` or a single object), JSONL, CSV with a header, BEIR ``corpus.jsonl``
-(``_id, title, text``), and incident tools' JSON API payloads (PagerDuty, Jira, ServiceNow, incident.io, Opsgenie,
-Rootly, Statuspage, GitHub: :mod:`sherlock.storage.importers`), detected by shape. Every rejected record is reported
-as ``FILE:LINE: reason``; good records are stored.
+(``_id, title, text``), incident tools' JSON API payloads (PagerDuty, Jira, ServiceNow, incident.io, Opsgenie,
+Rootly, Statuspage, GitHub: :mod:`sherlock.storage.importers`), detected by shape, and Markdown or plain-text
+postmortems, one incident per file (:mod:`sherlock.storage.importers.postmortem`). Folders are read through
+:func:`expand_paths` / :func:`ingest_paths`. Every rejected record is reported as ``FILE:LINE: reason``; good records
+are stored.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +26,8 @@ from pydantic import ValidationError
 
 from sherlock.schema import Incident
 from sherlock.storage.importers import IMPORTERS, detect_source, read_importer
+from sherlock.storage.importers.csv_exports import CSV_READERS, csv_header, detect_csv
+from sherlock.storage.importers.postmortem import POSTMORTEM_SUFFIXES, read_markdown
 from sherlock.storage.raw import RawRecord, UnusableFileError, array_item_lines, load_json, read_text
 from sherlock.storage.store import Store
 
@@ -141,15 +147,32 @@ def read_beir(path: Path) -> Iterator[RawRecord]:
 READERS: dict[str, Callable[[Path], Iterator[RawRecord]]] = {
     "sherlock": read_json, "json": read_json, "jsonl": read_jsonl, "csv": read_csv, "beir": read_beir,
     **{name: partial(read_importer, name=name) for name in IMPORTERS},
+    "markdown": read_markdown, **CSV_READERS,
 }
+
+#: The extensions ingest reads, so the files a folder contributes (:func:`expand_paths`).
+INGESTED_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", *POSTMORTEM_SUFFIXES)
+
+#: File names (before the extension, any case) a folder does not contribute: a repository's documents and
+#: templates, not incidents (``README.md``, ``index.md``, ``template-incident-report.md``,
+#: ``PMyyyy-nnn - Postmortem template.md``). ``index`` only as the whole name: ``index-corruption.md`` is an incident.
+SKIPPED_NAMES = re.compile(r"(?i)(readme|license|licence|changelog|contributing|template)\b.*|index|.*\btemplate")
 
 
 def detect_format(path: Path) -> str:
     """Guess the format from the extension, peeking at the first record of ``.jsonl`` files for BEIR's ``_id``; a
-    ``.json`` file in an incident tool's shape is that tool's (:func:`sherlock.storage.importers.detect_source`)."""
+    ``.json`` file in an incident tool's shape is that tool's (:func:`sherlock.storage.importers.detect_source`);
+    ``.md``, ``.markdown`` and ``.txt`` files are postmortems (``markdown``); a ``.csv`` with Jira's or ServiceNow's
+    export header is that export (``jira-csv``, ``servicenow-csv``: :func:`~sherlock.storage.importers.csv_exports.
+    detect_csv`)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return "csv"
+        try:
+            return detect_csv(csv_header(path)) or "csv"
+        except UnusableFileError:
+            return "csv"  # read_csv reports what is wrong with it
+    if suffix in POSTMORTEM_SUFFIXES:
+        return "markdown"
     if suffix == ".json":
         try:
             return detect_source(load_json(path)[1]) or "json"
@@ -198,15 +221,25 @@ def validate(record: RawRecord, mapping: dict[str, str]) -> Incident:
         raise ValueError(_reason(exc)) from None
 
 
-def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None,
+def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None, root: Path | None = None,
               ) -> tuple[FileReport, list[Incident]]:
-    """Read and validate one file: the report (rejections with line numbers) and the good incidents."""
+    """Read and validate one file: the report (rejections with line numbers) and the good incidents. ``root``: the
+    folder the file was found in by :func:`expand_paths`, that a postmortem's ``extra["path"]`` is relative to."""
     report = FileReport(path=str(path))
     try:
+        if path.is_dir():
+            inside = sum(1 for file, _ in _expand([path]) if file != path)
+            raise UnusableFileError(
+                f"{path}: a folder; read it with ingest_paths or expand_paths, which list its {inside} files" if inside
+                else f"{path}: a folder with no file ingest reads (extensions {' '.join(INGESTED_SUFFIXES)}; "
+                     "hidden, README, index and template files are skipped); pass the files themselves")
         report.format = detect_format(path) if fmt == "auto" else fmt
         if report.format not in READERS:
             raise ValueError(f"unknown format {fmt!r}; use one of auto, {', '.join(READERS)}")
-        raw = list(READERS[report.format](path))
+        reader = READERS[report.format]
+        if report.format == "markdown" and root is not None:  # only a postmortem records its place in the folder
+            reader = partial(read_markdown, root=root)
+        raw = list(reader(path))
     except UnusableFileError as exc:
         report.error = str(exc)
         return report, []
@@ -233,9 +266,10 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = No
 
 
 def ingest_file(store: Store, path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                strict: bool = False) -> FileReport:
-    """Validate ``path`` and upsert its good records (none of them when ``strict`` and any record was rejected)."""
-    report, good = read_file(path, fmt, mapping)
+                strict: bool = False, root: Path | None = None) -> FileReport:
+    """Validate ``path`` and upsert its good records (none of them when ``strict`` and any record was rejected).
+    A folder is unusable here: :func:`ingest_paths` (or :func:`expand_paths`) reads the files inside it."""
+    report, good = read_file(path, fmt, mapping, root)
     if report.error or (strict and report.rejected):
         report.stored = not (strict and report.rejected) and not report.error
         return report
@@ -243,6 +277,45 @@ def ingest_file(store: Store, path: Path, fmt: str = "auto", mapping: dict[str, 
     result = store.upsert(good, source=str(path))
     report.added, report.updated, report.unchanged = result.added, result.updated, result.unchanged
     return report
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to ingest for ``paths``: a file as it is (whatever its name); a folder as the files under it,
+    recursively, sorted, that have an extension ingest reads (:data:`INGESTED_SUFFIXES`), leaving out hidden files
+    and folders and files named README*, index, LICENSE*, CHANGELOG*, CONTRIBUTING*, template* or *template
+    (:data:`SKIPPED_NAMES`: by name only, not by content). A folder holding none of them stays in the list, so that
+    ingest reports it as unusable instead of saying nothing. A file named twice is read once."""
+    return list(dict.fromkeys(path for path, _ in _expand(paths)))
+
+
+def ingest_paths(store: Store, paths: Iterable[str | Path], fmt: str = "auto",
+                 mapping: dict[str, str] | None = None, strict: bool = False) -> list[FileReport]:
+    """:func:`ingest_file` for every file of :func:`expand_paths`, each postmortem's ``extra["path"]`` relative to
+    the folder it was found in (to its own folder for a file named directly)."""
+    files: dict[Path, Path | None] = {}
+    for path, root in _expand(paths):
+        files.setdefault(path, root)
+    return [ingest_file(store, path, fmt, mapping, strict, root) for path, root in files.items()]
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None]]:
+    """``(file, the folder it was found in, or None)`` for each file :func:`expand_paths` lists (repeats included)."""
+    for given in map(Path, paths):
+        if not given.is_dir():
+            yield given, None
+            continue
+        found: list[Path] = []
+        for folder, dirs, names in os.walk(given):
+            dirs[:] = [name for name in dirs if not name.startswith(".")]
+            found.extend(Path(folder, name) for name in names if _ingested(name))
+        if not found:
+            yield given, None
+        yield from ((path, given) for path in sorted(found, key=lambda path: path.relative_to(given).parts))
+
+
+def _ingested(name: str) -> bool:
+    stem, suffix = os.path.splitext(name)
+    return not name.startswith(".") and suffix.lower() in INGESTED_SUFFIXES and not SKIPPED_NAMES.fullmatch(stem)
 
 
 def _same_content(store: Store, incidents: Sequence[Incident]) -> list[tuple[str, str]]:

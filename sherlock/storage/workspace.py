@@ -36,7 +36,7 @@ from sherlock.config import DEMO_DIR, Settings
 from sherlock.schema import Incident
 from sherlock.search.entities import EntityDictionary
 from sherlock.storage.duplicates import Duplicate, find_duplicates
-from sherlock.storage.ingest import FileReport, ingest_file
+from sherlock.storage.ingest import FileReport, ingest_paths
 from sherlock.storage.snapshot import (
     IndexSnapshot,
     build_snapshot,
@@ -141,12 +141,12 @@ class Workspace:
 
     def ingest(self, paths: Sequence[str | Path], fmt: str = "auto", mapping: dict[str, str] | None = None,
                strict: bool = False, progress: Progress | None = None) -> IngestReport:
-        """Validate and store each file, then bring the indexes up to date (even if nothing changed: that is
-        how re-running an interrupted ingest completes it)."""
+        """Validate and store each file (a folder: each file in it ingest reads, see
+        :func:`sherlock.storage.ingest.expand_paths`), then bring the indexes up to date (even if nothing changed:
+        that is how re-running an interrupted ingest completes it)."""
         report = IngestReport()
         with self._writer:
-            for path in paths:
-                report.files.append(ingest_file(self.store, Path(path), fmt, mapping, strict))
+            report.files.extend(ingest_paths(self.store, paths, fmt, mapping, strict))
             report.sync = self.sync(progress)
         changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
         report.possible_duplicates = find_duplicates(self, changed)

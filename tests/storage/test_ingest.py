@@ -124,7 +124,7 @@ def test_strict_stores_nothing_from_a_file_with_a_bad_record(store, tmp_path):
     ("scalar.json", "42", "expected a JSON array"),
     ("latin1.jsonl", None, "not UTF-8"),
     ("empty.csv", "", "empty CSV"),
-    ("notes.txt", "hello", "name its format: one of"),
+    ("notes.xml", "hello", "name its format: one of"),
 ])
 def test_unusable_files(store, tmp_path, name, text, message):
     path = tmp_path / name

@@ -4,7 +4,8 @@
 ``{"value", "display_value"}``). List CSV exports are read elsewhere.
 
 Mapping: id ``number`` (``INC0010001``); title ``short_description``; description as text; root cause ``cause``;
-resolution ``close_notes``; category; service the business service, else the configuration item; severity the
+resolution ``close_notes`` (without a ``cause``, notes whose lines label a ``Root cause:`` part are split,
+:func:`split_close_notes`); category; service the business service, else the configuration item; severity the
 ``priority`` as ServiceNow writes it (1–5: 1 Critical … 5 Planning, which is the level); status from ``state``
 (1 New, 2 In Progress, 3 On Hold → open, 6 → resolved, 7 → closed, 8 → canceled); resolved by ``resolved_by``.
 Times (``opened_at``, ``resolved_at``, else ``closed_at``) carry no zone in the API and are read as UTC, the Table
@@ -15,6 +16,7 @@ closed time and every ``u_*`` custom field verbatim. References without display 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sherlock.storage.importers.fields import (
@@ -35,6 +37,11 @@ STATES = {"1": "open", "2": "open", "3": "open", "6": "resolved", "7": "closed",
           "canceled": "canceled", "cancelled": "canceled"}
 KEPT = ("sys_id", "close_code", "impact", "urgency", "subcategory", "hold_reason", "caller_id", "assigned_to",
         "contact_type", "problem_id", "caused_by", "parent_incident", "sys_tags")
+#: A line that starts a labelled part of the close notes: a root cause, or a part of the resolution. The labels
+#: that only repeat the field's name are dropped; others (``Workaround:``) stay in the text.
+NOTE_LABEL = re.compile(r"\s*(root cause|cause|resolution|fix|workaround|solution)\s*:\s*(.*)", re.IGNORECASE)
+ROOT_CAUSE_LABELS = {"root cause", "cause"}
+DROPPED_LABELS = {"root cause", "cause", "resolution", "fix"}
 
 
 def value_of(value: Any) -> Any:
@@ -69,9 +76,12 @@ def to_record(item: Any) -> dict[str, Any]:
     title = plain_text(required(incident, f"ServiceNow incident {number}", "short_description"))
     state = incident.get("state") or incident.get("incident_state")
     priority = incident.get("priority")
+    root_cause, resolution = plain_text(incident.get("cause")), plain_text(incident.get("close_notes"))
+    if not root_cause and resolution:
+        root_cause, resolution = split_close_notes(resolution)
     record: dict[str, Any] = {
         "id": number.strip(), "title": title, "description": plain_text(incident.get("description")),
-        "root_cause": plain_text(incident.get("cause")), "resolution": plain_text(incident.get("close_notes")),
+        "root_cause": root_cause, "resolution": resolution,
         "category": incident.get("category"),
         "service": incident.get("business_service") or incident.get("cmdb_ci") or None,
         "severity": priority, "status": status_of(_state_word(state), STATES),
@@ -87,6 +97,27 @@ def to_record(item: Any) -> dict[str, Any]:
                                 "resolved_at": incident.get("resolved_at") or incident.get("closed_at"),
                                 "closed_at": incident.get("closed_at")})
     return finish(record, extra, NAME)
+
+
+def split_close_notes(notes: str) -> tuple[str, str]:
+    """``(root cause, resolution)`` from close notes whose lines label their parts: a ``Root cause:`` (or
+    ``Cause:``) line starts the root cause, a ``Resolution:``, ``Fix:``, ``Workaround:`` or ``Solution:`` line the
+    resolution; lines before any label belong to the resolution. Notes without a root-cause label are all
+    resolution, unchanged."""
+    lines = notes.splitlines()
+    labels = [NOTE_LABEL.match(line) for line in lines]
+    if not any(label and label.group(1).lower() in ROOT_CAUSE_LABELS for label in labels):
+        return "", notes
+    parts: dict[str, list[str]] = {"root_cause": [], "resolution": []}
+    part = "resolution"
+    for line, label in zip(lines, labels):
+        if label:
+            name = label.group(1).lower()
+            part = "root_cause" if name in ROOT_CAUSE_LABELS else "resolution"
+            line = label.group(2) if name in DROPPED_LABELS else line.strip()
+        if line.strip():
+            parts[part].append(line)
+    return "\n".join(parts["root_cause"]), "\n".join(parts["resolution"])
 
 
 def _state_word(state: Any) -> Any:
