@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sherlock.cli import commands, experiments, incidents, serve, tokens
+from sherlock.cli import commands, experiments, incidents, serve, sync, tokens
+from sherlock.storage.ingest import READERS
 
 COMMANDS = {
     "ingest": "validate incident files and add them to the workspace",
@@ -31,6 +32,8 @@ COMMANDS = {
     "ab": "offline A/B test of two search configurations on labelled queries (paired tests, bootstrap CI, MLflow)",
     "serve": "the HTTP API: search, ask, incidents, similar incidents (FastAPI on uvicorn; OpenAPI docs at /docs)",
     "token": "make, list and revoke the HTTP API's bearer tokens (scopes read, write, admin)",
+    "sync": "fetch what changed in PagerDuty, Jira, ServiceNow, GitHub or incident.io since the last sync, over "
+            "their REST APIs",
     "ab-online": "analyse a live chat A/B experiment: helpful rate per arm with CIs, each arm against the control",
 }
 
@@ -42,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help=COMMANDS["ingest"], description=COMMANDS["ingest"])
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--format", default="auto", choices=["auto", "sherlock", "jsonl", "json", "csv", "beir",
-                        "pagerduty", "jira", "servicenow", "incidentio", "opsgenie", "rootly", "statuspage", "github"])
+    ingest.add_argument("--format", default="auto", choices=["auto", *READERS],
+                        help="auto: from the extension and the content (an incident tool's export by its shape)")
     ingest.add_argument("--map", action="append", default=[], metavar="SRC=DST",
                         help="rename a source field to a canonical one (repeatable), e.g. summary=description")
     ingest.add_argument("--strict", action="store_true", help="store nothing from a file with any bad record")
@@ -161,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--json", action="store_true")
 
     tokens.add_parser(commands, COMMANDS["token"])
+    sync.add_parser(commands, COMMANDS["sync"])
 
     online = commands.add_parser("ab-online", help=COMMANDS["ab-online"], description=COMMANDS["ab-online"])
     online.add_argument("name", metavar="NAME", help="an online experiment: experiments/NAME.toml, or a path")
@@ -206,7 +210,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
     "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve,
-    "token": tokens.cmd_token}
+    "token": tokens.cmd_token, "sync": sync.cmd_sync}
 
 
 if __name__ == "__main__":  # pragma: no cover

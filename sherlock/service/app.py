@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,14 @@ from sherlock.service.auth import Guard, scope
 from sherlock.service.logs import request_id, request_logger
 from sherlock.service.problems import ServiceError, problem
 from sherlock.service.runtime import Service
+
+
+def raised_at(exc: BaseException) -> list[str]:
+    """Where an error was raised, as ``module.py:line function`` for the innermost frames (ours and the library's),
+    without its message: messages may quote incident text, which is never logged."""
+    import traceback
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    return [f"{Path(frame.filename).name}:{frame.lineno} {frame.name}" for frame in frames]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,8 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request.state.request_id = rid = request_id(request.headers.get("x-request-id"))
         try:
             response = await bounded(request, call_next)
-        except Exception as exc:  # noqa: BLE001 - answered as a problem, logged with its type only (no text)
-            log.error("unhandled", request_id=rid, error=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - answered as a problem, logged with its type and place, no text
+            log.error("unhandled", request_id=rid, error=type(exc).__name__, at=raised_at(exc))
             response = problem(500, "Internal error", f"the server failed on this request (request id {rid}); "
                                "the log has its error type")
         elapsed = time.perf_counter() - started

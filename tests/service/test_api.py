@@ -187,3 +187,20 @@ def test_webhook_sources_are_off_until_their_secret_is_set(juspay_workspace):
         bad_json = client.post("/v1/webhooks/github", content=broken,
                                headers={**signed_headers("github", broken, "s3cret"), "X-GitHub-Event": "issues"})
         assert bad_json.status_code == 400 and "invalid JSON" in bad_json.json()["detail"]
+
+
+def test_an_unexpected_error_is_a_logged_500_problem_without_its_message(juspay_workspace, bearer, capsys):
+    app = create_app(juspay_workspace.settings)
+    with TestClient(app, headers=bearer(juspay_workspace.settings, "read")) as client:
+        service = client.app.state.service.ready(wait=120)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("secret incident text that must not be logged")
+
+        service.searcher.search = broken
+        response = client.post("/v1/search", json={"query": "refund"})
+    assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] in response.json()["detail"]
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"unhandled"' in line]
+    assert logged[0]["error"] == "RuntimeError" and logged[0]["at"][-1].startswith("test_api.py:")
+    assert "secret incident text" not in json.dumps(logged)
