@@ -333,6 +333,12 @@ class Workspace:
                 return found
         return self._update_lexical(revision, None, SyncReport())
 
+    def _vectors(self, incidents: Sequence[Incident]) -> np.ndarray:
+        """The incidents' vectors as Chroma holds them, read from the embedding cache that filled Chroma (the same
+        embedder on the same text), not read back from Chroma: an embedded Chroma shared by several processes (API
+        workers, the app, the CLI) answered reads of just-written vectors with ``InternalError`` under load."""
+        return self.embedder.embed([incident.text() for incident in incidents])
+
     def _update_lexical(self, revision: int, progress: Progress | None, report: SyncReport) -> IndexSnapshot:
         """A delta segment over the main snapshot when the change since it is small enough, else a full rebuild."""
         return self._layer_delta(revision, report) or self._rebuild(revision, progress, report)
@@ -353,7 +359,7 @@ class Workspace:
         changed = [doc_id for doc_id in changed if doc_id in incidents]  # unless deleted a moment ago
         try:
             delta = build_delta(main, revision, [incidents[doc_id] for doc_id in changed], deleted,
-                                self.dense.vectors(changed))
+                                self._vectors([incidents[doc_id] for doc_id in changed]))
         except ValueError as exc:
             log.info("no delta segment over this main index (%s); rebuilding it", exc)
             return None
@@ -370,7 +376,9 @@ class Workspace:
             if progress and len(incidents) % 2000 == 0:
                 progress("reading", len(incidents), total)
         s = self.settings
-        snapshot = build_snapshot(revision, incidents, s, self.entity_dictionary(), self.dense.vectors, progress)
+        by_id = {incident.id: incident for incident in incidents}
+        snapshot = build_snapshot(revision, incidents, s, self.entity_dictionary(),
+                                  lambda ids: self._vectors([by_id[doc_id] for doc_id in ids]), progress)
         save_snapshot(s.lexical_path, snapshot, self.collection, write_bm25=s.bm25_backend == "bm25s")
         report.lexical_rebuilt, report.merged = True, s.delta_path.exists()
         shutil.rmtree(s.delta_path, ignore_errors=True)

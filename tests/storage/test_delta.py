@@ -177,7 +177,8 @@ def test_dense_sync_embeds_only_what_changed(indexed, tmp_path, juspay):
     ws = indexed()
     embedded: list[str] = []
     full_diffs: list[None] = []
-    embed, hashes = ws.embedder.embed, ws.dense.hashes
+    model = ws.embedder.inner  # what reaches the model: the cache in front answers the rest (the delta's vectors)
+    embed, hashes = model.embed, ws.dense.hashes
 
     def counting_embed(texts):
         embedded.extend(texts)
@@ -188,7 +189,7 @@ def test_dense_sync_embeds_only_what_changed(indexed, tmp_path, juspay):
             full_diffs.append(None)
         return hashes(ids)
 
-    ws.embedder.embed = counting_embed
+    model.embed = counting_embed
     ws.dense.hashes = watched_hashes
     changed = juspay[0].model_copy(update={"title": "UPI payment failed with error 5003 again"})
     report = ws.ingest([write_jsonl(tmp_path / "b.jsonl", [NEW, changed, juspay[1]])]).sync
@@ -219,3 +220,18 @@ def test_a_cold_search_reads_the_delta_without_heavy_libraries(indexed, tmp_path
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "", f"a cold search over a delta loaded: {result.stdout.strip()}"
+
+
+def test_indexes_never_read_vectors_back_from_chroma(indexed, tmp_path, juspay):
+    """The delta and the rebuilt main take their vectors from the embedding cache that filled Chroma: an embedded
+    Chroma shared by several processes failed such reads under load (benchmarks/bench_api.py)."""
+    ws = indexed()
+
+    def refuse(ids):
+        raise AssertionError("read back from Chroma")
+
+    ws.dense.vectors = refuse
+    report = ws.ingest([write_jsonl(tmp_path / "c.jsonl", [NEW])]).sync
+    assert report.delta >= 1 and not report.lexical_rebuilt
+    assert ws.merge().lexical_rebuilt
+    assert ws.lexical().revision == ws.store.revision()
