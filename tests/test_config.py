@@ -115,3 +115,20 @@ def test_gemini_key_is_secret(tmp_path, monkeypatch):
     settings = load_settings(home=tmp_path)
     assert settings.gemini_api_key.get_secret_value() == "sk-very-secret"
     assert "sk-very-secret" not in repr(settings) and "sk-very-secret" not in str(settings.model_dump())
+
+
+def test_credentials_from_the_streamlit_secrets_file(tmp_path, monkeypatch):
+    from sherlock.config import load_settings
+    monkeypatch.chdir(tmp_path)
+    secrets = tmp_path / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir()
+    secrets.write_text('[auth]\nclient_id = "other app"\n\n[sherlock]\njira_url = "https://acme.atlassian.net"\n'
+                       'jira_token = "t0ken"\nwebhook_secret_github = "s3cret"\n')
+    settings = load_settings(home=tmp_path / "home")
+    assert settings.jira_url == "https://acme.atlassian.net" and settings.jira_token.get_secret_value() == "t0ken"
+    assert settings.webhook_secret_github.get_secret_value() == "s3cret" and "t0ken" not in repr(settings)
+    monkeypatch.setenv("SHERLOCK_JIRA_URL", "https://other.atlassian.net")  # the environment wins
+    assert load_settings(home=tmp_path / "home").jira_url == "https://other.atlassian.net"
+    secrets.write_text('[sherlock]\njira_tokn = "typo"\n')
+    with pytest.raises(ValueError, match=r"secrets.toml: unknown setting\(s\) jira_tokn in \[sherlock\]"):
+        load_settings(home=tmp_path / "home")
