@@ -1,5 +1,6 @@
 """PagerDuty incidents: REST v2 ``GET /incidents`` (``{"incidents": [...], "limit", "offset", "more"}``), one
-incident (``{"incident": {...}}``), a bare array (pdpyras ``list_all``), or a v3 webhook's ``event.data``.
+incident (``{"incident": {...}}``), a bare array (pdpyras ``list_all``), a v3 webhook's ``event.data``, or the
+Analytics API's raw incidents (``{"data": [...], "time_zone"}``, :func:`analytics_record`).
 
 Mapping: id ``PD-<incident_number>`` (the v3 webhook calls it ``number``); ``title`` (or ``summary``);
 ``description`` as text (left out when it only repeats the title, as PagerDuty fills it by default); severity the
@@ -30,7 +31,7 @@ from sherlock.storage.importers.shapes import holds, items_of
 from sherlock.storage.importers.times import parse_timestamp
 
 NAME = "pagerduty"
-LISTS, SINGLES = ("incidents",), ("incident",)
+LISTS, SINGLES = ("incidents", "data"), ("incident",)
 STATUS = {"triggered": "open", "acknowledged": "open", "resolved": "resolved"}
 URGENCY_LEVEL = {"high": 2, "low": 4}
 
@@ -49,8 +50,15 @@ def detect(document: Any) -> bool:
 
 
 def records(document: Any) -> list[Any]:
-    """The incidents inside ``document``'s envelope, a bare array as it is, one object as one item."""
-    return items_of(_unwrap(document), LISTS, SINGLES)
+    """The incidents inside ``document``'s envelope, a bare array as it is, one object as one item. Analytics raw
+    incidents (``{"data": [...], "time_zone": "Europe/Paris"}``) carry naive times in the envelope's ``time_zone``:
+    each item gets it, so :func:`to_record` reads its times in that zone."""
+    items = items_of(_unwrap(document), LISTS, SINGLES)
+    zone = document.get("time_zone") if isinstance(document, dict) and isinstance(document.get("data"), list) else None
+    if zone:
+        return [{**item, "time_zone": item.get("time_zone") or zone} if isinstance(item, dict) else item
+                for item in items]
+    return items
 
 
 def _unwrap(document: Any) -> Any:
@@ -65,6 +73,8 @@ def to_record(item: Any) -> dict[str, Any]:
     """A PagerDuty incident as a canonical record (mapping in the module docstring); ``ValueError`` naming what is
     missing when it cannot be an incident."""
     incident = expect_object(item, "a PagerDuty incident")
+    if "service_name" in incident or "time_zone" in incident:
+        return analytics_record(incident)
     number = required(incident, "PagerDuty incident", "incident_number", "number",
                       hint="it makes the id PD-<number>")
     record_id = f"PD-{number}"
@@ -118,3 +128,39 @@ def _utc(when: Any) -> str:
     except ValueError:
         return ""
     return stamp.iso if stamp else ""
+
+
+def analytics_record(incident: dict[str, Any]) -> dict[str, Any]:
+    """A raw incident of the Analytics API (``POST /analytics/raw/incidents``): flat names (``service_name``,
+    ``team_name``, ``priority_name``), the title in ``description`` (or ``title``), times without a zone in the
+    payload's ``time_zone`` (IANA name; UTC when absent, then flagged as guessed)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from sherlock.storage.importers.times import utc_times
+    number = required(incident, "PagerDuty analytics incident", "incident_number", hint="it makes the id PD-<number>")
+    record_id = f"PD-{number}"
+    title = str(required(incident, f"PagerDuty incident {record_id}", "title", "description")).strip()
+    zone_name = str(incident.get("time_zone") or "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"time_zone {zone_name!r} is not an IANA time zone name such as Europe/Paris") from None
+    priority, urgency = incident.get("priority_name"), incident.get("urgency")
+    status_raw = incident.get("status") or ("resolved" if incident.get("resolved_at") else "triggered")
+    record: dict[str, Any] = {
+        "id": record_id, "title": title, "service": incident.get("service_name"), "severity": priority or urgency,
+        "status": status_of(status_raw, STATUS),
+    }
+    extra: dict[str, Any] = {
+        "pagerduty_id": incident.get("id"), "status_raw": status_raw, "urgency": urgency, "priority": priority,
+        "severity_level": severity_level(priority) if priority else URGENCY_LEVEL.get(str(urgency).lower()),
+        "team": incident.get("team_name"), "major": incident.get("major"),
+        "seconds_to_resolve": incident.get("seconds_to_resolve"),
+        "time_zone": zone_name if incident.get("time_zone") else None,
+    }
+    times, guessed = utc_times({"created_at": incident.get("created_at"), "resolved_at": incident.get("resolved_at")},
+                               zone)
+    record.update(times)
+    if guessed and not incident.get("time_zone"):
+        extra["time_zone_guessed"] = "UTC"
+    return finish(record, extra, NAME)

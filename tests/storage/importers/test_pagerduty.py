@@ -94,3 +94,31 @@ def test_bad_incidents_say_what_is_missing(change, message):
 def test_not_an_object():
     with pytest.raises(ValueError, match="expected a PagerDuty incident object, got list"):
         pagerduty.to_record([1])
+
+
+def analytics_page() -> dict:
+    """A page of ``POST /analytics/raw/incidents`` as PagerDuty's API reference documents it (values ours: no
+    licensed sample of this endpoint exists): flat names and naive times in the envelope's ``time_zone``."""
+    return {"data": [{"id": "Q1ANALYTICS", "incident_number": 77,
+                      "description": "Checkout returns 500 for card payments",
+                      "created_at": "2024-03-10T01:30:00", "resolved_at": "2024-03-10T03:00:00",
+                      "service_name": "checkout", "team_name": "payments", "priority_name": "P1", "urgency": "high",
+                      "seconds_to_resolve": 1800, "major": True}],
+            "time_zone": "America/New_York", "more": False, "order": "desc"}
+
+
+def test_analytics_raw_incidents_read_their_times_in_the_payloads_zone():
+    from sherlock.storage.importers import detect_source
+    page = analytics_page()
+    assert detect_source(page) == "pagerduty"
+    record = pagerduty.to_record(pagerduty.records(page)[0])
+    assert (record["id"], record["title"], record["service"], record["severity"]) == (
+        "PD-77", "Checkout returns 500 for card payments", "checkout", "P1")
+    # 01:30 is still EST (UTC-5); 03:00 is already EDT (UTC-4): half an hour apart, as seconds_to_resolve says
+    assert record["created_at"].startswith("2024-03-10T06:30:00") and record["resolved_at"].startswith(
+        "2024-03-10T07:00:00")
+    assert record["status"] == "resolved" and record["extra"]["team"] == "payments"
+    assert record["extra"]["time_zone"] == "America/New_York" and "time_zone_guessed" not in record["extra"]
+    page["time_zone"] = "Mars/Olympus"
+    with pytest.raises(ValueError, match="not an IANA time zone"):
+        pagerduty.to_record(pagerduty.records(page)[0])
