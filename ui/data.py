@@ -1,12 +1,17 @@
-"""Data's helpers: running an ingest and remembering it, the ingest report (an outcome per file, every rejected record
-with its line and whole reason), the field mapping form, the corpus filter, and the counts by facet."""
+"""Data's helpers: the preview of chosen files (what would be stored, before anything is), running an ingest and
+remembering it, the ingest report (an outcome per file, every rejected record with its line and whole reason), the
+field mapping form and the mappings saved by file shape, the sync panel (one row per incident tool), the corpus
+filter, and the counts by facet."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,27 +19,150 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from sherlock.schema import ALIASES, CANONICAL_FIELDS, severity_key
-from sherlock.storage.ingest import FileReport
+from sherlock.schema import ALIASES, CANONICAL_FIELDS, Incident, severity_key
+from sherlock.storage.ingest import FileReport, read_file
+from sherlock.storage.mappings import MappingStore, mappings_path
 from sherlock.storage.store import Store
 from sherlock.storage.workspace import IngestReport, Workspace
-from ui.widgets import escape_markdown, progress_callback
+from ui.widgets import Upload, escape_markdown, progress_callback
 
 #: The choice "no field of the file holds this one" in the mapping form.
 NOT_IN_FILE = "— not in the file —"
 #: Rejected records listed per file before the rest are left to the CSV download.
 SHOWN_REJECTIONS = 50
+#: Records the preview shows per file, and the characters of each long text field it shows.
+PREVIEW_ROWS = 10
+PREVIEW_CHARS = 80
 
 
 def run_ingest(ws: Workspace, paths: Sequence[str | Path], fmt: str = "auto", mapping: dict[str, str] | None = None,
-               strict: bool = False, remappable: bool = True) -> IngestReport:
+               strict: bool = False, remappable: bool = True,
+               saved: Sequence[dict[str, str] | None] | None = None) -> IngestReport:
     """Ingest with a progress bar; the report (and, when ``remappable``, what to run again with a mapping) stays in
-    the session for :func:`ingest_report_ui` and :func:`field_mapping_ui`."""
-    report = ws.ingest(paths, fmt, mapping, strict, progress=progress_callback(st.progress(0.0)))
+    the session for :func:`ingest_report_ui` and :func:`field_mapping_ui`. ``saved``: per path, the mapping saved for
+    its shape (read with it instead of ``mapping``); files that share a mapping are ingested together."""
+    groups: dict[tuple[tuple[str, str], ...], list[Path]] = {}
+    for number, path in enumerate(paths):
+        chosen = (saved[number] if saved and saved[number] else None) or mapping or {}
+        groups.setdefault(tuple(chosen.items()), []).append(Path(path))
+    report = IngestReport()
+    for chosen, group in groups.items():
+        part = ws.ingest(group, fmt, dict(chosen), strict, progress=progress_callback(st.progress(0.0)))
+        report.files.extend(part.files)
+        report.possible_duplicates.extend(part.possible_duplicates)
+        report.sync = part.sync
+    used = dict(next(iter(groups))) if len(groups) == 1 else dict(mapping or {})
     st.session_state.ingest_report = report
     st.session_state.ingest_request = (dict(paths=[str(p) for p in paths], fmt=fmt, strict=strict,
-                                            mapping=mapping or {}) if remappable else None)
+                                            mapping=used) if remappable else None)
     return report
+
+
+# -- the preview, before anything is stored -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preview:
+    """What ingesting one file would do: its format, its field names, the first records as they would be stored,
+    and every rejection as ``FILE:LINE: reason`` (or the reason the whole file is unusable)."""
+
+    name: str
+    format: str
+    fields: list[str] = field(default_factory=list)
+    records: int = 0
+    good: int = 0
+    rows: list[dict[str, str]] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _short(text: str | None, limit: int = PREVIEW_CHARS) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def preview_row(incident: Incident) -> dict[str, str]:
+    """One incident as the preview shows it: the facets whole, the long texts cut to :data:`PREVIEW_CHARS`."""
+    return {"id": incident.id, "title": _short(incident.title), "service": incident.service or "",
+            "severity": incident.severity or "", "status": incident.status or "",
+            "created_at": incident.created_at.isoformat() if incident.created_at else "",
+            "description": _short(incident.description), "root_cause": _short(incident.root_cause),
+            "resolution": _short(incident.resolution)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def preview_file(name: str, digest: str, fmt: str, mapping: tuple[tuple[str, str], ...], _data: bytes) -> Preview:
+    """Read and validate an uploaded file (``_data``, whose SHA-256 is ``digest``: the cache key) under its own name
+    in a temporary folder, storing nothing (:func:`sherlock.storage.ingest.read_file`)."""
+    with tempfile.TemporaryDirectory(prefix="sherlock-preview-") as folder:
+        path = Path(folder) / (Path(name.replace("\\", "/")).name or "upload")
+        path.write_bytes(_data)
+        report, good = read_file(path, fmt, dict(mapping))
+    error = report.error.replace(str(path), path.name) if report.error else None
+    return Preview(path.name, report.format, [f for f in report.fields if f != "extra"], report.records, len(good),
+                   [preview_row(incident) for incident in good[:PREVIEW_ROWS]],
+                   [f"{path.name}:{r.line}: {r.reason}" for r in report.rejected], error)
+
+
+def mapping_store(ws: Workspace) -> MappingStore:
+    """The workspace's mappings saved by file shape (``<home>/mappings.json``)."""
+    return MappingStore(mappings_path(ws.settings))
+
+
+def preview_ui(files: Sequence[Upload], fmt: str, mappings: MappingStore) -> list[dict[str, str] | None]:
+    """Per chosen file, before anything is stored: its format, its counts, the first records as they would be
+    stored, its rejections, and the saved mapping read with it (with a button to forget it). Returns each file's
+    saved mapping (None for a file read as it is)."""
+    saved: list[dict[str, str] | None] = []
+    for number, upload in enumerate(files):
+        data = upload.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        preview = preview_file(upload.name, digest, fmt, (), data)
+        mapping = mappings.get(preview.fields) if preview.fields and not preview.error else None
+        if mapping:
+            preview = preview_file(upload.name, digest, fmt, tuple(sorted(mapping.items())), data)
+        saved.append(mapping)
+        with st.container(border=True):
+            _preview_body(preview)
+            if mapping:
+                cols = st.columns([4, 1])
+                cols[0].info("Read with the field mapping saved for files with these fields: "
+                             + ", ".join(f"{escape_markdown(a)} → {escape_markdown(b)}" for a, b in mapping.items()))
+                if cols[1].button("Forget this mapping", key=f"forget-{number}-{digest[:12]}"):
+                    mappings.forget(preview.fields)
+                    st.rerun()
+    return saved
+
+
+def _preview_body(preview: Preview) -> None:
+    name = escape_markdown(preview.name)
+    if preview.error:
+        st.markdown(f"**{name}** · format `{preview.format}` · unusable")
+        st.error(escape_markdown(preview.error))
+        return
+    rejected = len(preview.rejections)
+    st.markdown(f"**{name}** · format `{preview.format}` · {preview.records:,} record(s): {preview.good:,} to store"
+                + (f", {rejected:,} rejected" if rejected else ""))
+    if preview.rows:
+        more = f" (the first {PREVIEW_ROWS} of {preview.good:,})" if preview.good > PREVIEW_ROWS else ""
+        st.caption(f"As they will be stored{more}; nothing is stored until you validate and ingest.")
+        st.dataframe(pd.DataFrame(preview.rows), hide_index=True)
+    elif not preview.records:
+        st.warning("No records found: the file holds no incidents.")
+    if rejected:
+        with st.expander(f"{rejected:,} rejected record(s)", expanded=not preview.good):
+            st.code("\n".join(preview.rejections[:SHOWN_REJECTIONS]), language=None, wrap_lines=True)
+            if rejected > SHOWN_REJECTIONS:
+                st.caption(f"… and {rejected - SHOWN_REJECTIONS:,} more: ingest the file to download them all.")
+
+
+def save_applied_mapping(mappings: MappingStore, report: IngestReport, mapping: dict[str, str]) -> None:
+    """Remember ``mapping`` for the shape of each readable file of ``report`` (the part of it about that file's
+    fields), so the next file of the same shape is read with it."""
+    for file in report.files:
+        fields = [name for name in file.fields if name != "extra"]
+        own = {source: target for source, target in mapping.items() if source in fields}
+        if fields and own and not file.error:
+            mappings.save(fields, own)
 
 
 def ingest_report_ui(report: IngestReport, mapping: dict[str, str] | None = None) -> None:

@@ -1,16 +1,31 @@
-"""Data: add incident files (with a validation report and a field mapping), load the demo corpus, browse and reindex
-the corpus."""
+"""Data: add incident files (a preview of what would be stored, then a validation report and a field mapping, saved
+for the next file of the same shape), sync from incident tools, load the demo corpus, browse and reindex the
+corpus."""
+
+import hashlib
 
 import streamlit as st
 
 from sherlock.config import DEMO_DIR
 from sherlock.storage.ingest import READERS
 from ui import resources
-from ui.data import corpus_filter_ui, corpus_table, facet_charts, field_mapping_ui, ingest_report_ui, run_ingest
+from ui.data import (
+    corpus_filter_ui,
+    corpus_table,
+    facet_charts,
+    field_mapping_ui,
+    ingest_report_ui,
+    mapping_store,
+    preview_ui,
+    run_ingest,
+    save_applied_mapping,
+)
+from ui.sync import sync_panel_ui
 from ui.widgets import progress_callback, save_uploads
 
 ws = resources.workspace()
 store = ws.store
+mappings = mapping_store(ws)
 st.title("🗂️ Data")
 
 with st.expander("Add incidents", expanded=store.count() == 0):
@@ -23,16 +38,26 @@ with st.expander("Add incidents", expanded=store.count() == 0):
                             help="auto: from the extension and the content (a tool's JSON is recognised by its "
                             "shape; a .jsonl with _id and text is a BEIR corpus)")
     strict = cols[1].checkbox("Strict: store nothing from a file with a bad record")
+    chosen = [hashlib.sha256(f.getvalue()).hexdigest() for f in files or []]
+    saved = None
+    if files and chosen != st.session_state.get("ingested_files"):  # once ingested, the report below says it all
+        saved = preview_ui(files, fmt, mappings)
     if st.button("Validate and ingest", type="primary", disabled=not files):
-        run_ingest(ws, save_uploads(files, ws.settings.home / "uploads"), fmt, strict=strict)
+        run_ingest(ws, save_uploads(files, ws.settings.home / "uploads"), fmt, strict=strict, saved=saved)
+        st.session_state.ingested_files = chosen
+        st.rerun()
     if st.button("Load the demo corpus (2,000 generated incidents)"):
         run_ingest(ws, [DEMO_DIR / "incidents.jsonl"], remappable=False)
+
+with st.expander("Sync from incident tools", expanded=store.count() == 0):
+    sync_panel_ui(ws)
 
 if report := st.session_state.get("ingest_report"):
     request = st.session_state.get("ingest_request")
     ingest_report_ui(report, request["mapping"] if request else None)
     if request and (mapping := field_mapping_ui(report, request["mapping"])) is not None:
-        run_ingest(ws, request["paths"], request["fmt"], mapping, request["strict"])
+        save_applied_mapping(mappings, run_ingest(ws, request["paths"], request["fmt"], mapping, request["strict"]),
+                             mapping)
         st.rerun()
 
 st.subheader(f"Corpus · {store.count():,} incidents")

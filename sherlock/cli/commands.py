@@ -57,6 +57,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for duplicate in report.possible_duplicates:
             if not duplicate.reason.startswith("same text"):  # those are listed per file above
                 print(f"  possible duplicate: {duplicate.id} of {duplicate.of} ({duplicate.reason})")
+        for link in report.links:
+            print(f"  linked: {link}")
         if report.sync:
             print(f"indexes at revision {report.sync.revision}: {report.sync.embedded} embedded, "
                   f"{report.sync.deleted} removed ({report.sync.seconds:.1f}s)")

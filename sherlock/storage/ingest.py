@@ -3,7 +3,8 @@
 Formats: the original SherlockAI ``issues.json`` (a JSON array; ``fix_applied``/``priority`` aliases), canonical JSON
 (an array, ``{"incidents": [...]}`` or a single object), JSONL, CSV with a header, BEIR ``corpus.jsonl``
 (``_id, title, text``), incident tools' JSON API payloads (PagerDuty, Jira, ServiceNow, incident.io, Opsgenie,
-Rootly, Statuspage, GitHub: :mod:`sherlock.storage.importers`), detected by shape, and Markdown or plain-text
+Rootly, Statuspage, GitHub, FireHydrant: :mod:`sherlock.storage.importers`), detected by shape, Jira and ServiceNow
+CSV exports, detected by their header (:mod:`sherlock.storage.importers.csv_exports`), and Markdown or plain-text
 postmortems, one incident per file (:mod:`sherlock.storage.importers.postmortem`). Folders are read through
 :func:`expand_paths` / :func:`ingest_paths`. Every rejected record is reported as ``FILE:LINE: reason``; good records
 are stored.

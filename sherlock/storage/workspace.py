@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from sherlock.schema import Incident
 from sherlock.search.entities import EntityDictionary
 from sherlock.storage.duplicates import Duplicate, find_duplicates
 from sherlock.storage.ingest import FileReport, ingest_paths
+from sherlock.storage.links import Link, LinkingWriter, carry_links, link_incidents, note_copies
 from sherlock.storage.snapshot import (
     IndexSnapshot,
     build_snapshot,
@@ -73,17 +74,20 @@ class SyncReport:
 
 @dataclass
 class IngestReport:
-    """Each file's report, what the sync did, and the possible duplicates among the added and updated incidents
-    (:func:`sherlock.storage.duplicates.find_duplicates`; reported, never merged)."""
+    """Each file's report, what the sync did, the possible duplicates among the added and updated incidents
+    (:func:`sherlock.storage.duplicates.find_duplicates`; reported, never merged), and the links made between
+    incidents that mention each other or copy one postmortem (:func:`sherlock.storage.links.link_incidents`)."""
 
     files: list[FileReport] = field(default_factory=list)
     sync: SyncReport | None = None
     possible_duplicates: list[Duplicate] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": [report.as_dict() for report in self.files],
                 "sync": self.sync.as_dict() if self.sync else None,
-                "possible_duplicates": [duplicate.as_dict() for duplicate in self.possible_duplicates]}
+                "possible_duplicates": [duplicate.as_dict() for duplicate in self.possible_duplicates],
+                "links": [link.as_dict() for link in self.links]}
 
 
 class Workspace:
@@ -143,20 +147,27 @@ class Workspace:
                strict: bool = False, progress: Progress | None = None) -> IngestReport:
         """Validate and store each file (a folder: each file in it ingest reads, see
         :func:`sherlock.storage.ingest.expand_paths`), then bring the indexes up to date (even if nothing changed:
-        that is how re-running an interrupted ingest completes it)."""
+        that is how re-running an interrupted ingest completes it). A postmortem whose id is stored from another file
+        is stored under its own id, and incidents that mention each other are linked (:mod:`sherlock.storage.links`).
+        """
         report = IngestReport()
         with self._writer:
-            report.files.extend(ingest_paths(self.store, paths, fmt, mapping, strict))
+            writer = LinkingWriter(self.store)  # postmortem copies kept apart, stored links kept (storage.links)
+            report.files.extend(ingest_paths(cast(Store, writer), paths, fmt, mapping, strict))
+            note_copies(report.files, writer.copies)
+            changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
+            report.links = link_incidents(self.store, changed, writer.copies)
             report.sync = self.sync(progress)
-        changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
         report.possible_duplicates = find_duplicates(self, changed)
         return report
 
     def put(self, incidents: Sequence[Incident], source: str) -> tuple[UpsertResult, SyncReport]:
-        """Store already validated incidents (added or updated by id) and bring the indexes up to date: what a
-        webhook delivers."""
+        """Store already validated incidents (added or updated by id; links already stored kept), link them with
+        the incidents they mention or that mention them (:mod:`sherlock.storage.links`), and bring the indexes up to
+        date: what a webhook delivers."""
         with self._writer:
-            result = self.store.upsert(incidents, source=source)
+            result = self.store.upsert(carry_links(self.store, incidents), source=source)
+            link_incidents(self.store, [*result.added, *result.updated])
             return result, self.sync()
 
     def ensure_demo(self, progress: Progress | None = None) -> IngestReport | None:

@@ -85,7 +85,7 @@ def test_a_first_visit_to_an_empty_workspace(home):
     app = open_page()
     assert app.expander[0].label == "Add incidents" and app.expander[0].proto.expanded
     assert next(b for b in app.button if b.label == "Validate and ingest").disabled  # nothing uploaded yet
-    assert app.info[0].value.startswith("The workspace is empty")
+    assert app.info[-1].value.startswith("The workspace is empty")
     assert not app.table and not app.warning and not app.error  # no report before an ingest
 
 
@@ -115,7 +115,7 @@ def test_the_original_sherlockai_files_and_an_empty_one(home, juspay_issues):
     assert app.success[0].value == "Stored 78 incident(s)."
     assert {name: row["outcome"] for name, row in report_rows(app).items()} == {
         "issues.json": "stored 77", "tps_scaling_incident.json": "stored 1", "empty.jsonl": "no records"}
-    assert app.info[0].value.endswith("JSP\\-2001 = JSP\\-1055")  # same content under two ids
+    assert app.info[1].value.endswith("JSP\\-2001 = JSP\\-1055")  # same content under two ids (after the sync panel's)
     # 44 source fields, 11 canonical and 2 aliases (priority, fix_applied): 31 kept aside, the form folded away
     form = next(e for e in app.expander if e.label.startswith("Map the file's fields"))
     assert form.label.endswith("(31 not searched)") and not form.proto.expanded
@@ -140,7 +140,7 @@ def test_a_broken_file_shows_its_whole_reason_under_its_name(home):
     reason = expanders(app)["broken.json: unusable"][0]
     assert reason.startswith("broken\\.json\\:1\\: invalid JSON") and "format jsonl" in reason
     assert str(home) not in reason
-    assert app.info[0].value.startswith("The workspace is empty")
+    assert app.info[-1].value.startswith("The workspace is empty")
 
 
 def test_a_partly_bad_file_is_partly_stored_with_each_rejected_line(home):
@@ -185,6 +185,146 @@ def test_fields_with_other_names_are_mapped_in_the_page_and_ingested_again(home)
     stored = Store(load_settings(home=home).store_path).get("K-1")
     assert (stored.title, stored.description, stored.severity) == ("Disk full on db-1", "The data disk filled up",
                                                                    "SEV2")
+
+
+# -- the preview, saved mappings and the sync panel ------------------------------------------------------------------
+
+def choose(app: AppTest, *files: tuple[str, str]) -> AppTest:
+    """Choose ``(name, text)`` files in the uploader, without ingesting them."""
+    app.file_uploader[0].set_value([(name, text.encode(), "text/plain") for name, text in files]).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def previews(app: AppTest) -> list[str]:
+    """Each previewed file's heading line (name, format, counts), markdown escapes removed."""
+    return [m.value.replace("\\", "") for m in app.markdown if "· format `" in m.value]
+
+
+def stored(home: Path) -> int:
+    return Store(load_settings(home=home).store_path).count()
+
+
+def test_the_preview_shows_each_files_format_and_first_records_and_stores_nothing(home, shared_data):
+    pagerduty = shared_data / "exports/pagerduty/xsoar_pagerduty_incidents_list.json"
+    long = "x" * 120
+    csv = GOOD_CSV + f"C-10,Long one,{long},search,SEV2\n"
+    app = choose(open_page(), (pagerduty.name, pagerduty.read_text()), ("incidents.csv", csv), ("part.csv", PART_CSV))
+    assert previews(app) == [f"**{pagerduty.name}** · format `pagerduty` · 2 record(s): 2 to store",
+                             "**incidents.csv** · format `csv` · 10 record(s): 10 to store",
+                             "**part.csv** · format `csv` · 3 record(s): 2 to store, 1 rejected"]
+    pd_rows, csv_rows, part_rows = (frame.value for frame in app.dataframe)
+    assert list(pd_rows.columns) == ["id", "title", "service", "severity", "status", "created_at", "description",
+                                     "root_cause", "resolution"]
+    assert len(pd_rows) == 2 and (pd_rows["id"] != "").all() and (pd_rows["title"] != "").all()
+    assert len(csv_rows) == 10  # the first ten of ten
+    assert csv_rows.iloc[0].to_dict() == {"id": "C-1", "title": "DNS failure", "service": "dns", "severity": "SEV3",
+                                          "status": "", "created_at": "", "description": "resolver timeouts",
+                                          "root_cause": "", "resolution": ""}
+    assert csv_rows.iloc[9]["description"] == "x" * 79 + "…"  # the first 80 characters
+    assert list(part_rows["id"]) == ["P-1", "P-3"]
+    rejected = next(e for e in app.expander if e.label == "1 rejected record(s)")
+    assert rejected.code[0].value.startswith("part.csv:3: missing required field(s) 'title'")
+    assert stored(home) == 0 and not (home / "uploads").exists()  # nothing stored before "Validate and ingest"
+    next(b for b in app.button if b.label == "Validate and ingest").click().run()
+    assert not app.exception, app.exception
+    assert stored(home) == 14 and not previews(app)  # stored; the report says it now, not the preview
+    assert report_rows(app)["part.csv"]["outcome"] == "partly stored (2 stored, 1 rejected)"
+
+
+def map_odd_fields(app: AppTest) -> AppTest:
+    """Pick key, summary, details and sev for id, title, description and severity, and ingest again."""
+    pick = {box.label: box for box in app.selectbox if box.label != "Format"}
+    for field, column in {"id": "key", "title": "summary", "description": "details", "severity": "sev"}.items():
+        pick[field].set_value(column)
+    app.run()
+    next(b for b in app.button if b.label == "Ingest again with this mapping").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_a_mapping_applied_once_is_saved_and_read_with_the_next_file_of_the_same_shape(home):
+    app = map_odd_fields(ingest(open_page(), ("export.csv", ODD_CSV)))
+    assert report_rows(app)["export.csv"]["outcome"] == "stored 2"
+    saved = json.loads((home / "mappings.json").read_text())
+    assert [entry["mapping"] for entry in saved.values()] == [
+        {"key": "id", "summary": "title", "details": "description", "sev": "severity"}]
+    # next month's export: the same fields, in another order and case
+    following = "Summary,KEY,sev,details\nDNS failure,K-3,SEV3,resolver timeouts\n"
+    app = choose(app, ("export-2.csv", following))
+    assert previews(app) == ["**export-2.csv** · format `csv` · 1 record(s): 1 to store"]
+    notice = next(i.value for i in app.info if i.value.startswith("Read with the field mapping saved"))
+    assert "KEY → id" in notice.replace("\\", "")
+    assert app.dataframe[0].value.iloc[0][["id", "title", "severity"]].to_list() == ["K-3", "DNS failure", "SEV3"]
+    next(b for b in app.button if b.label == "Validate and ingest").click().run()
+    assert report_rows(app)["export-2.csv"]["outcome"] == "stored 1"
+    assert stored(home) == 3
+    # and a way to clear it: the same shape is then read as it is (no id, no title)
+    app = choose(app, ("export-3.csv", following.replace("K-3", "K-4")))
+    next(b for b in app.button if b.label == "Forget this mapping").click().run()
+    assert not app.exception, app.exception
+    assert previews(app) == ["**export-3.csv** · format `csv` · 1 record(s): 0 to store, 1 rejected"]
+    assert not any(i.value.startswith("Read with the field mapping saved") for i in app.info)
+    assert json.loads((home / "mappings.json").read_text()) == {}
+
+
+def sync_rows(app: AppTest) -> dict[str, str]:
+    """Each source row of the sync panel: its name and the rest of its text, markdown escapes removed."""
+    texts = [m.value.replace("\\", "") for m in app.markdown]
+    return {name: " | ".join(texts[texts.index(f"**{name}**") + 1:texts.index(f"**{name}**") + 3])
+            for name in ("pagerduty", "jira", "servicenow", "github", "incidentio")}
+
+
+def test_the_sync_panel_says_what_each_source_needs(home):
+    app = open_page()
+    assert app.info[0].value.startswith("No source configured: set its URL and credentials")
+    rows = sync_rows(app)
+    assert rows["github"] == ("not configured: set SHERLOCK_GITHUB_TOKEN, SHERLOCK_GITHUB_REPO | "
+                              "last sync never · watermark never")
+    assert rows["jira"].startswith("not configured: set SHERLOCK_JIRA_URL")
+    assert rows["pagerduty"].startswith("not configured: set SHERLOCK_PAGERDUTY_TOKEN")
+    assert all(app.button(key=f"sync-{name}").disabled for name in rows)
+
+
+@pytest.fixture
+def saas(shared_data):
+    """The live-sync tests' stand-in SaaS server (tests/sync/saas.py) on 127.0.0.1."""
+    from tests.sync.saas import SaaS
+    server = SaaS(shared_data / "exports").start()
+    yield server
+    server.stop()
+
+
+def test_sync_now_stores_a_configured_sources_issues_and_shows_the_summary(home, saas, monkeypatch):
+    from tests.sync.saas import CREDENTIALS
+    monkeypatch.setenv("SHERLOCK_GITHUB_URL", saas.url)
+    monkeypatch.setenv("SHERLOCK_GITHUB_TOKEN", CREDENTIALS["github_token"])
+    monkeypatch.setenv("SHERLOCK_GITHUB_REPO", "betamaxpy/betamax")
+    items = saas.seed("github", 4)
+    issues = sum("pull_request" not in item for item in items)
+    app = open_page()
+    assert not any(i.value.startswith("No source configured") for i in app.info)
+    assert sync_rows(app)["github"].startswith("configured | last sync never")
+    app.button(key="sync-github").click().run()
+    assert not app.exception, app.exception
+    assert app.success[0].value.startswith(f"Synced github: fetched 4, added {issues}, updated 0, unchanged 0, "
+                                           "rejected 0; watermark 2025")
+    assert stored(home) == issues
+    assert "watermark 2025-01-0" in sync_rows(app)["github"] and "last sync never" not in sync_rows(app)["github"]
+    assert CREDENTIALS["github_token"] not in everything_said(app)
+    assert app.subheader[0].value == f"Corpus · {issues} incidents"
+
+
+def test_a_sync_that_fails_says_why(home, saas, monkeypatch):
+    from tests.sync.saas import CREDENTIALS
+    monkeypatch.setenv("SHERLOCK_GITHUB_URL", saas.url)
+    monkeypatch.setenv("SHERLOCK_GITHUB_TOKEN", "wrong-token")
+    monkeypatch.setenv("SHERLOCK_GITHUB_REPO", "betamaxpy/betamax")
+    saas.seed("github", 2)
+    app = open_page()
+    app.button(key="sync-github").click().run()
+    assert app.error[0].value.startswith("Sync of github stopped: GET /repos/betamaxpy/betamax/issues")
+    assert "wrong-token" not in everything_said(app) and CREDENTIALS["github_token"] not in everything_said(app)
 
 
 # -- the page's pure helpers ------------------------------------------------------------------------------------------

@@ -300,6 +300,17 @@ def test_every_page_opens_without_an_exception(page, app_url, screenshots, name,
     if name != "chat":  # the chat page is shot after its answers, below
         assert save_screenshot(page, name, screenshots).stat().st_size > 10_000
         shoot_every_tab(page, name, screenshots)
+    if name == "data":  # the import side: an incident tool's export previewed before anything is stored, the sync
+        page.get_by_text("Add incidents").first.click()
+        page.get_by_text("Sync from incident tools").first.click()
+        export = ROOT.parent / "shared/data/exports/pagerduty/xsoar_pagerduty_incidents_list.json"
+        page.locator('input[type="file"]').first.set_input_files(str(export))
+        page.get_by_text("As they will be stored").first.wait_for(timeout=TIMEOUT_MS)
+        wait_until_idle(page)
+        assert_no_exception(page)
+        shown = page.get_by_test_id("stMainBlockContainer").inner_text()
+        assert "format pagerduty · 2 record(s): 2 to store" in shown and "not configured" in shown, shown[:2000]
+        assert save_screenshot(page, "data-import", screenshots).stat().st_size > 10_000
 
 
 def shoot_every_tab(page, name: str, folder: Path) -> None:  # noqa: ANN001

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sherlock.storage.importers import (
+    firehydrant,
     github,
     incidentio,
     jira,
@@ -46,7 +47,7 @@ class Importer(NamedTuple):
 
 IMPORTERS: dict[str, Importer] = {
     module.NAME: Importer(module.NAME, module.detect, module.records, module.to_record, module.LISTS)
-    for module in (pagerduty, jira, servicenow, incidentio, opsgenie, rootly, statuspage, github)
+    for module in (pagerduty, jira, servicenow, incidentio, opsgenie, rootly, statuspage, github, firehydrant)
 }
 
 

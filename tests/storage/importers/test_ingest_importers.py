@@ -96,7 +96,7 @@ def test_canonical_json_still_reads_as_json(store, tmp_path):
 
 
 def test_unknown_format_lists_the_importers(tmp_path):
-    with pytest.raises(ValueError, match="unknown format 'firehydrant'; use one of auto, sherlock, json, jsonl, csv, "
+    with pytest.raises(ValueError, match="unknown format 'xmatters'; use one of auto, sherlock, json, jsonl, csv, "
                                          "beir, pagerduty, jira, servicenow, incidentio, opsgenie, rootly, "
-                                         "statuspage, github"):
-        read_file(write(tmp_path, "x.json", []), fmt="firehydrant")
+                                         "statuspage, github, firehydrant"):
+        read_file(write(tmp_path, "x.json", []), fmt="xmatters")
