@@ -13,7 +13,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1)
     k: int = Field(default=10, ge=1, le=200)
-    filters: dict[str, str | list[str]] = Field(default_factory=dict)
+    filters: dict[str, str | int | list[str]] = Field(default_factory=dict)
     weights: tuple[float, float, float] | None = None
     fusion: str | None = None
     norm: str | None = None
@@ -25,7 +25,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1)
     k: int = Field(default=5, ge=1, le=50)
-    filters: dict[str, str | list[str]] = Field(default_factory=dict)
+    filters: dict[str, str | int | list[str]] = Field(default_factory=dict)
 
 
 class SimilarRequest(BaseModel):

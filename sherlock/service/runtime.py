@@ -55,7 +55,7 @@ class Service:
         return self
 
 
-def filters_from(given: dict[str, str | list[str]]) -> Any:
+def filters_from(given: dict[str, str | int | list[str]]) -> Any:
     """``{"service": "refunds-api", "severity": ["SEV1", "SEV2"]}`` as the CLI's ``--filter`` options read them."""
     from sherlock.storage.store import Filters
     return Filters.parse([f"{key}={','.join(value) if isinstance(value, list) else value}"

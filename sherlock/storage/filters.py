@@ -17,6 +17,8 @@ FILTER_KEYS = {
     "category": "category equals one of the values",
     "status": "status equals one of the values",
     "tag": "has one of the tags",
+    "level": "severity level at most this, 1 (worst) to 5, across tools: level=2 keeps SEV1/P1/Critical and "
+             "SEV2/P2/High",
     "from": "created on or after this ISO date",
     "to": "created on or before this ISO date",
 }
@@ -63,6 +65,7 @@ class Filters:
     tag: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
+    level: int | None = None
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> Filters:
@@ -75,7 +78,11 @@ class Filters:
             if not sep or key not in FILTER_KEYS:
                 valid = ", ".join(f"{k}=…" for k in FILTER_KEYS)
                 raise ValueError(f"bad filter {item!r}: use key=value with key one of {valid}")
-            if key in ("from", "to"):
+            if key == "level":
+                if value.strip() not in ("1", "2", "3", "4", "5"):
+                    raise ValueError(f"bad filter {item!r}: level is a number from 1 (worst) to 5")
+                values["level"] = int(value)
+            elif key in ("from", "to"):
                 try:
                     values["date_" + key] = date.fromisoformat(value.strip())
                 except ValueError:
@@ -98,4 +105,6 @@ class Filters:
             out["from"] = self.date_from.isoformat()
         if self.date_to:
             out["to"] = self.date_to.isoformat()
+        if self.level:
+            out["level"] = self.level
         return out

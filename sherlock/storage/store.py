@@ -248,6 +248,10 @@ class Store:
             if filters.date_to:
                 clauses.append("created_date <= ?")
                 params.append(filters.date_to.isoformat())
+            if filters.level:
+                self._db.create_function("severity_level", 2, _severity_level, deterministic=True)
+                clauses.append("severity_level(json_extract(record, '$.extra.severity_level'), severity) <= ?")
+                params.append(filters.level)
             where = " AND ".join(clauses) or "1"
             return {row[0] for row in self._db.execute(f"SELECT id FROM incidents WHERE {where}", params)}
 
@@ -344,3 +348,12 @@ def _row(incident: Incident, content_hash: str, revision: int, source: str | Non
         incident.severity, incident.category, incident.status, created.isoformat() if created else None,
         json.dumps(incident.tags), revision, source,
     )
+
+
+def _severity_level(level: Any, severity: str | None) -> int:
+    """An incident's severity level for the ``level`` filter: the one its importer derived, else its severity's
+    (``SEV2``, ``P1``, ``critical``); 6, past every level, when it has none."""
+    if level is not None:
+        return int(level)
+    from sherlock.storage.importers.fields import severity_level
+    return severity_level(severity) or 6

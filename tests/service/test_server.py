@@ -112,10 +112,14 @@ def test_rate_limit_answers_429_with_retry_after(served):
 
 
 def test_bad_and_oversized_bodies(served):
-    bad = served.read.post("/v1/search", json={"query": "x", "k": "many", "filters": {"service": 3}})
+    bad = served.read.post("/v1/search", json={"query": "x", "k": "many", "filters": {"service": 3.5}})
     fields = sorted(error["field"] for error in bad.json()["errors"])
-    assert bad.status_code == 422 and fields == ["body.filters.service.list[str]", "body.filters.service.str",
-                                                 "body.k"]
+    assert bad.status_code == 422 and fields == ["body.filters.service.int", "body.filters.service.list[str]",
+                                                 "body.filters.service.str", "body.k"]
+    level = served.read.post("/v1/search", json={"query": "UPI payment failed", "filters": {"level": 1}}).json()
+    worst = ("P0", "P1", "SEV1", "critical", "Critical")
+    assert level["filters"] == {"level": 1} and level["results"]
+    assert all(hit["severity"] in worst for hit in level["results"])
     broken = served.read.post("/v1/search", content=b'{"query": ', headers={"Content-Type": "application/json"})
     assert broken.status_code == 422 and broken.headers["content-type"] == "application/problem+json"
     big = served.write.post("/v1/incidents", json=[{"id": f"BIG-{n}", "title": "x" * 1000} for n in range(300)])

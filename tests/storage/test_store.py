@@ -104,7 +104,7 @@ def test_filter_suggestions_name_the_keys_that_match_nothing(store, items, sugge
 
 
 @pytest.mark.parametrize("item, message", [("colour=red", "key one of"), ("from=March", "ISO date"),
-                                           ("service", "key=value")])
+                                           ("service", "key=value"), ("level=high", "1 \\(worst\\) to 5")])
 def test_bad_filters_say_what_to_do(item, message):
     with pytest.raises(ValueError, match=message):
         Filters.parse([item])
@@ -210,3 +210,14 @@ def test_a_store_written_before_tombstones_existed_opens_and_deletes(tmp_path):
         connection.execute("DROP INDEX incidents_revision")
     store = Store(path)
     assert store.delete(["INC-2"]) == ["INC-2"] and store.changes_since(1) == ([], ["INC-2"])
+
+
+def test_the_level_filter_compares_severities_across_tools(store):
+    pagerduty = Incident(id="PD-7", title="Checkout down", severity="high", extra={"severity_level": 2})
+    servicenow = Incident(id="INC0010001", title="Login slow", severity="4", extra={"severity_level": 4})
+    store.upsert([pagerduty, servicenow, Incident(id="X-1", title="No severity")])
+    assert store.filter_ids(Filters.parse(["level=2"])) == {"INC-1", "INC-3", "PD-7"}  # SEV1, SEV2, the level-2 one
+    assert store.filter_ids(Filters.parse(["level=1"])) == {"INC-1"}
+    assert store.filter_ids(Filters.parse(["level=5"])) == {"INC-1", "INC-2", "INC-3", "PD-7", "INC0010001"}
+    assert store.filter_ids(Filters.parse(["level=2", "service=upi-switch"])) == {"INC-1"}
+    assert Filters.parse(["level=3"]).as_dict() == {"level": 3}
