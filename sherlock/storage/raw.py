@@ -54,12 +54,15 @@ def array_item_lines(text: str, key: str | None = None) -> Iterator[int]:
         return
     decoder = json.JSONDecoder()
     position = start + 1
+    line, counted = 1, 0  # newlines counted once each, up to ``counted`` (counting from 0 per item was quadratic)
     while True:
         while position < len(text) and text[position] in " \t\r\n,":
             position += 1
         if position >= len(text) or text[position] == "]":
             return
-        yield text.count("\n", 0, position) + 1
+        line += text.count("\n", counted, position)
+        counted = position
+        yield line
         _, position = decoder.raw_decode(text, position)
 
 
