@@ -132,7 +132,9 @@ def test_pool_ranking_reproduces_search_top10(juspay_searcher, pool, setting, ju
         response = juspay_searcher.search(juspay_queries[qid], k=10, weights=weights, fusion=fusion, norm=norm)
         ranked = pool.ranking(qid, weights, fusion=fusion, norm=norm, k=10)
         assert [d for d, _ in ranked] == [hit.id for hit in response.results]
-        assert [s for _, s in ranked] == pytest.approx([hit.score for hit in response.results], abs=1e-6)
+        # a hit's score is rounded to 6 decimals (up to 5e-7 off), and z-scores of float32 cosines carry ~1e-6 of
+        # noise: the two paths add their floats in different orders
+        assert [s for _, s in ranked] == pytest.approx([hit.score for hit in response.results], abs=2e-6)
 
 
 def test_pool_ranking_of_an_unknown_query_is_an_error(pool):
