@@ -99,19 +99,6 @@ class DenseRetriever(Retriever):
                 out[incident_id] = (metadata or {}).get("content_hash", "")
         return out
 
-    def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """The stored vectors of ``ids``, in that order (a missing id is an error: the store and Chroma disagree)."""
-        collection = self._open()
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(ids), 5000):
-            page = collection.get(ids=list(ids[start:start + 5000]), include=["embeddings"])
-            found.update(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32), strict=True))
-        missing = [incident_id for incident_id in ids if incident_id not in found]
-        if missing:
-            raise RuntimeError(f"{len(missing)} incidents have no vector (e.g. {missing[0]}); run `sherlock reindex`")
-        dim = self.embedder.dim
-        return np.stack([found[i] for i in ids]) if ids else np.zeros((0, dim), dtype=np.float32)
-
     # -- writing -----------------------------------------------------------------------------------------------
 
     def fit(self, incidents: Sequence[Incident]) -> Self:

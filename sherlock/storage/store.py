@@ -77,6 +77,7 @@ class Store:
                                 remedy="restore it from a backup or move it aside and re-ingest your files")
         self._lock = self._file.lock
         self._db = self._file.connect()  # opened now, so an unusable file is reported by the constructor
+        self._db.create_function("severity_level", 2, _severity_level, deterministic=True)  # the level filter
 
     def close(self) -> None:
         """Close the connection; the store is not usable afterwards."""
@@ -249,7 +250,6 @@ class Store:
                 clauses.append("created_date <= ?")
                 params.append(filters.date_to.isoformat())
             if filters.level:
-                self._db.create_function("severity_level", 2, _severity_level, deterministic=True)
                 clauses.append("severity_level(json_extract(record, '$.extra.severity_level'), severity) <= ?")
                 params.append(filters.level)
             where = " AND ".join(clauses) or "1"

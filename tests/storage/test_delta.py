@@ -222,15 +222,19 @@ def test_a_cold_search_reads_the_delta_without_heavy_libraries(indexed, tmp_path
     assert result.stdout.strip() == "", f"a cold search over a delta loaded: {result.stdout.strip()}"
 
 
-def test_indexes_never_read_vectors_back_from_chroma(indexed, tmp_path, juspay):
+def test_indexes_never_read_vectors_back_from_chroma(indexed, tmp_path, juspay, monkeypatch):
     """The delta and the rebuilt main take their vectors from the embedding cache that filled Chroma: an embedded
     Chroma shared by several processes failed such reads under load (benchmarks/bench_api.py)."""
+    from chromadb.api.models.Collection import Collection
     ws = indexed()
+    get = Collection.get
 
-    def refuse(ids):
-        raise AssertionError("read back from Chroma")
+    def refuse(self, *args, **kwargs):
+        if "embeddings" in (kwargs.get("include") or ()):
+            raise AssertionError("read back from Chroma")
+        return get(self, *args, **kwargs)
 
-    ws.dense.vectors = refuse
+    monkeypatch.setattr(Collection, "get", refuse)
     report = ws.ingest([write_jsonl(tmp_path / "c.jsonl", [NEW])]).sync
     assert report.delta >= 1 and not report.lexical_rebuilt
     assert ws.merge().lexical_rebuilt
