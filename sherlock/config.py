@@ -168,6 +168,26 @@ class Settings(BaseSettings):
     abstain_lexical_alone: float = Field(default=0.95, ge=0, le=1)
     abstain_dense_floor: float = Field(default=0.15, ge=-1, le=1)
 
+    # search monitoring (sherlock/monitoring/): every interactive search, ask and similar-incident request from the
+    # app, the CLI and the API is logged to <home>/query_log.sqlite (off the query path, in batches)
+    query_log: bool = Field(default=True, description="log interactive searches for `sherlock monitor` and the "
+                            "Monitoring page")
+    query_log_text: Literal["text", "hash"] = Field(default="text", description="hash: keep only a keyed hash of "
+                                                    "each query (no gap themes or examples then)")
+    query_log_key: SecretStr | None = Field(default=None, description="the key of the query hash; default: a "
+                                            "random key kept in <home>/query_log.key")
+    query_log_retention_days: int = Field(default=180, ge=1, description="logged queries older than this are "
+                                          "pruned (sherlock monitor --prune, and when a process first logs)")
+    monitor_alert_abstain_rate: float = Field(default=0.5, ge=0, le=1, description="alert when the latest "
+                                              "period's abstain rate is above this")
+    monitor_alert_p95_ms: float = Field(default=2000.0, gt=0, description="alert when the latest period's p95 "
+                                        "latency is above this many milliseconds")
+    monitor_alert_helpful_drop: float = Field(default=0.15, gt=0, le=1, description="alert when the helpful rate "
+                                              "fell by more than this (absolute) against the previous period, and "
+                                              "the fall is significant at 5%")
+    monitor_min_queries: int = Field(default=20, ge=1, description="an alert needs at least this many queries (or "
+                                     "votes) in the period")
+
     # experiment tracking: defaults to a SQLite store in the workspace
     mlflow_tracking_uri: str | None = None
     # A/B experiments: variant configs (*.toml) live here; ``online_experiment`` names the live one served by chat
@@ -263,6 +283,10 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.home / "feedback.sqlite"
+
+    @property
+    def query_log_path(self) -> Path:
+        return self.home / "query_log.sqlite"
 
     @property
     def tokens_path(self) -> Path:

@@ -166,6 +166,24 @@ def served_answerer():  # noqa: ANN201 - (sherlock.answer.answerer.Answerer, she
                         served.settings), served
 
 
+def log_request(kind: str, result, settings=None, once: tuple | None = None,  # noqa: ANN001
+                experiment: str | None = None, arm: str | None = None) -> int | None:
+    """Log one answer (``kind="ask"``, an Answer) or search / similar-incidents response (a SearchResponse) to the
+    query log, with ``settings`` (default: the workspace's; an A/B arm's for its answers, with ``experiment`` and
+    ``arm``) and this browser session; returns the row id for feedback on it. ``once``: log only the first time this
+    session shows that request (a page reruns on every click, which is not another question)."""
+    from sherlock.monitoring.record import log_answer, log_search
+    logged = st.session_state.setdefault("logged_requests", {})
+    if once is not None and (kind, *once) in logged:
+        return logged[(kind, *once)]
+    settings = settings or workspace().settings
+    log_id = (log_answer(settings, result, "app", session_id(), experiment, arm) if kind == "ask" else
+              log_search(settings, result, "app", kind, session_id()))
+    if once is not None:
+        logged[(kind, *once)] = log_id
+    return log_id
+
+
 @st.cache_resource
 def feedback_store():  # noqa: ANN201 - sherlock.storage.feedback.FeedbackStore
     from sherlock.storage.feedback import FeedbackStore

@@ -16,6 +16,7 @@ st.caption(f"Describe a symptom, paste an error or a stack trace, or give a tick
            "Every claim cites an incident.")
 history = st.session_state.setdefault("chat_history", [])
 arms = st.session_state.setdefault("chat_arms", {})  # answer index → (experiment, arm) that served it
+log_ids = st.session_state.setdefault("chat_log_ids", {})  # answer index → its query log row (joins feedback)
 
 for index, answer in enumerate(history):
     with st.chat_message("user"):
@@ -27,7 +28,7 @@ for index, answer in enumerate(history):
             resources.feedback_store().record(
                 answer.question, [h.id for h in response.results] if response else [], sent["helpful"],
                 sent["right_id"], settings=response.settings if response else None, provider=answer.provider,
-                session_id=resources.session_id(), variant=arm, experiment=experiment)
+                session_id=resources.session_id(), variant=arm, experiment=experiment, log_id=log_ids.get(index))
             st.toast("Thanks — feedback saved to the workspace.")
 
 # another page (Incident patterns' "search similar") may leave a question to ask on arrival
@@ -40,6 +41,8 @@ if question := st.chat_input(f"e.g. {question_example.lower()}, or {ticket}") or
             answer = answerer.ask(question, k=k, filters=filters)
         st.write_stream(stream_words(escape_markdown(answer.answer)))
         arms[len(history)] = (served.experiment, served.arm)
+        log_ids[len(history)] = resources.log_request("ask", answer, answerer.settings, experiment=served.experiment,
+                                                      arm=served.arm)
         history.append(answer)
         st.rerun()
 elif not history:

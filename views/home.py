@@ -20,6 +20,7 @@ ticket, question = resources.examples(str(ws.settings.home), store.revision())
 query = st.text_input("Quick search", placeholder=f"e.g. {question.lower()}, or {ticket}")
 if query:
     response = resources.searcher().search(query, k=5)
+    resources.log_request("search", response, once=(query,))
     if response.abstained:
         st.warning(response.reason or "No matching past incident.")
         if response.results:

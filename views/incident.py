@@ -39,6 +39,7 @@ duplicates_ui(incident.id, duplicates)
 
 k = st.sidebar.slider("Similar incidents (k)", 1, 20, 5)
 response = SimilarFinder(ws).similar(incident.id, k=k)
+resources.log_request("similar", response, once=(incident.id, k))
 st.subheader("Similar past incidents")
 weights = "/".join(f"{w:g}" for w in response.settings.get("weights", ()))
 st.sidebar.caption(f"Similar incidents: weights dense/bm25/tfidf = {weights}, fusion "

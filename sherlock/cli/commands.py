@@ -79,6 +79,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.queries is not None:
         return search_batch(args, searcher, options)
     response = searcher.search(args.query, k=args.k or 10, **options)
+    from sherlock.monitoring.record import log_search
+    log_search(workspace.settings, response, channel="cli")
     if args.json:
         print_json(response.as_dict())
     else:
@@ -207,6 +209,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     workspace = open_workspace(args, answer_provider=args.provider)
     ready(workspace)
     answer = Answerer(Searcher(workspace)).ask(args.question, k=args.k, filters=filters)
+    from sherlock.monitoring.record import log_answer
+    log_answer(workspace.settings, answer, channel="cli")
     if args.json:  # the search's reason and filter suggestions say why an abstained answer found nothing
         search = answer.search
         print_json({**answer.as_dict(), "reason": search.reason if search else None,

@@ -61,6 +61,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
                              "--incidents FILE.jsonl --run-out RUN.tsv for many)")
         target = incidents[0]
     response = finder.similar(target, k=args.k or 10)
+    from sherlock.monitoring.record import log_search
+    log_search(workspace.settings, response, channel="cli", kind="similar")
     if args.json:
         print_json(response.as_dict())
     else:

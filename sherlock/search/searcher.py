@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from functools import cached_property
 from typing import Any
 
@@ -96,9 +96,11 @@ class SearchResponse:
     filter_suggestions: dict[str, list[str]] = field(default_factory=dict)
     #: what was searched when the query was a pasted log or stack trace (:func:`sherlock.search.pasted.condense`)
     searched_for: str | None = None
+    #: the query's embedding (hybrid searches only), for the query log's drift statistic; not part of the JSON
+    query_vector: Any = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "query_vector"}
 
 
 class Searcher:
@@ -179,10 +181,11 @@ class Searcher:
         return self.settings.entity_boost if entity_boost is None else entity_boost
 
     def candidates(self, query: str, k: int, allowed: set[str] | None,
-                   snapshot: IndexSnapshot | None = None) -> dict[str, Scores]:
+                   snapshot: IndexSnapshot | None = None, vector: Any = None) -> dict[str, Scores]:
         """Raw scores of every retriever over one query's candidate pool (:func:`sherlock.search.ranking.score_pool`,
-        each retriever's top ``n`` with ``n`` = max(k, the pool size setting))."""
-        vector = self.workspace.embedder.embed_query(query)
+        each retriever's top ``n`` with ``n`` = max(k, the pool size setting)); ``vector``: the query's embedding,
+        when the caller has it."""
+        vector = self.workspace.embedder.embed_query(query) if vector is None else vector
         snapshot = snapshot or self.snapshot()
         dense_top = self.workspace.dense_top(snapshot, vector[None, :], self._n(k), allowed,
                                              self.settings.dense_exact_max)[0]
@@ -230,7 +233,8 @@ class Searcher:
         if allowed is not None and not allowed:
             return filters_match_nothing(query, filters, self.workspace.store.filter_suggestions(filters))
         snapshot = self.snapshot()
-        raw = self.candidates(query, k, allowed, snapshot)
+        vector = self.workspace.embedder.embed_query(query)
+        raw = self.candidates(query, k, allowed, snapshot, vector)
         entities = snapshot.entities
         query_entities = entities.extract(query)
         matched_entities = entities.matches(set().union(*raw.values()), query_entities)
@@ -264,7 +268,7 @@ class Searcher:
         return SearchResponse(query, "hybrid", verdict.abstain, verdict.confidence, hits, 0.0,
                               reason=verdict.reason, query_entities=query_entities,
                               evidence={"dense_top": round(evidence.dense_top, 4),
-                                        "coverage": round(evidence.coverage, 4)})
+                                        "coverage": round(evidence.coverage, 4)}, query_vector=vector)
 
     # -- batch -------------------------------------------------------------------------------------------------
 
@@ -316,3 +320,10 @@ def _hit(incident: Incident, score: float, raw: dict[str, float | None],
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` of one field's value (hits are dataclasses in a list)."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value

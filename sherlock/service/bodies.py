@@ -45,6 +45,8 @@ class FeedbackRequest(BaseModel):
     helpful: bool | None = None
     right_id: str | None = None
     session_id: str | None = None
+    #: the ``log_id`` the search or answer voted on came with: joins the vote to its query for monitoring
+    log_id: str | None = Field(default=None, pattern=r"^\d{1,19}$")
 
 
 class PairFeedbackRequest(BaseModel):

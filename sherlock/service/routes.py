@@ -1,5 +1,6 @@
 """The ``/v1`` routes: search, ask, incidents (read, ingest, delete), similar incidents and feedback. Bodies and
-responses equal the CLI's ``--json`` contracts; each route names the scope its token needs."""
+responses equal the CLI's ``--json`` contracts (search, ask and similar add the ``log_id`` of their query log row,
+which feedback on that answer sends back); each route names the scope its token needs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import ValidationError
 
+from sherlock.monitoring.record import log_answer, log_search
 from sherlock.service.auth import scope
 from sherlock.service.bodies import (
     AskRequest,
@@ -26,13 +28,25 @@ def metrics_of(request: Request) -> Any:
     return request.app.state.metrics
 
 
+def caller(request: Request) -> str | None:
+    """The name of the token that made the request (the query log's session for API traffic)."""
+    return getattr(request.state, "caller", None)
+
+
+def logged(log_id: int | None) -> str | None:
+    """A query log row id as the API returns it: a string (the id has 61 bits, more than a JavaScript number holds
+    exactly). Send it back as ``log_id`` with feedback on that answer."""
+    return None if log_id is None else str(log_id)
+
+
 @router.post("/search", dependencies=[scope("read")])
 def search(body: SearchRequest, request: Request, service: Running) -> dict[str, Any]:
     """As ``sherlock search --json``."""
     response = service.searcher.search(body.query, k=body.k, filters=filters_from(body.filters), weights=body.weights,
                                        fusion=body.fusion, norm=body.norm)
     metrics_of(request).searched(response)
-    return response.as_dict()
+    return {**response.as_dict(), "log_id": logged(log_search(service.settings, response, "api",
+                                                              session=caller(request)))}
 
 
 @router.post("/ask", dependencies=[scope("read")])
@@ -41,8 +55,9 @@ def ask(body: AskRequest, request: Request, service: Running) -> dict[str, Any]:
     answer = service.answerer.ask(body.question, k=body.k, filters=filters_from(body.filters))
     metrics_of(request).answered(answer, service.settings.gemini_api_key is not None)
     found = answer.search
+    log_id = log_answer(service.settings, answer, "api", session=caller(request))
     return {**answer.as_dict(), "reason": found.reason if found else None,
-            "filter_suggestions": found.filter_suggestions if found else {}}
+            "filter_suggestions": found.filter_suggestions if found else {}, "log_id": logged(log_id)}
 
 
 @router.get("/incidents/{incident_id:path}/similar", dependencies=[scope("read")])
@@ -55,7 +70,8 @@ def similar(incident_id: str, request: Request, service: Running, k: int = 10) -
     metrics_of(request).searched(response)
     if response.abstained and (response.reason or "").startswith("not found"):
         raise ServiceError(404, "Not found", response.reason or "")
-    return response.as_dict()
+    log_id = log_search(service.settings, response, "api", kind="similar", session=caller(request))
+    return {**response.as_dict(), "log_id": logged(log_id)}
 
 
 @router.get("/incidents/{incident_id:path}", dependencies=[scope("read")])
@@ -98,17 +114,19 @@ def similar_new(body: SimilarRequest, request: Request, service: Running) -> Any
         return invalid(field_errors(exc.errors(), ("body", "incident")), "Invalid incident")
     response = service.finder.similar(new, k=body.k)
     metrics_of(request).searched(response)
-    return response.as_dict()
+    log_id = log_search(service.settings, response, "api", kind="similar", session=caller(request))
+    return {**response.as_dict(), "log_id": logged(log_id)}
 
 
 @router.post("/feedback", dependencies=[scope("write")])
-def feedback(body: FeedbackRequest, service: Running) -> dict[str, Any]:
+def feedback(body: FeedbackRequest, request: Request, service: Running) -> dict[str, Any]:
     """Record a vote on a search (thumbs up/down, or the right incident), as the chat page does."""
     if body.helpful is None and not body.right_id:
         raise ServiceError(422, "Invalid request", "body: give helpful (true/false) or right_id, or both")
     with feedback_store(service.settings) as store:
         return {"recorded": store.record(body.query, body.shown_ids, body.helpful, body.right_id,
-                                         session_id=body.session_id)}
+                                         session_id=body.session_id or caller(request),
+                                         log_id=None if body.log_id is None else int(body.log_id))}
 
 
 @router.post("/feedback/pairs", dependencies=[scope("write")])

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     provider   TEXT,
     session_id TEXT,
     variant    TEXT,
-    experiment TEXT
+    experiment TEXT,
+    log_id     INTEGER
 );
 CREATE INDEX IF NOT EXISTS feedback_query_key ON feedback (query_key);
 CREATE TABLE IF NOT EXISTS pair_feedback (
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS pair_feedback (
 CREATE INDEX IF NOT EXISTS pair_feedback_pair ON pair_feedback (anchor_id, other_id);
 """
 #: Nullable columns added after the first release: a store created before them gets them on open.
-ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT"}
+ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT", "log_id": "INTEGER"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class FeedbackRecord:
     session_id: str | None
     variant: str | None
     experiment: str | None = None
+    #: the query log row of the answer voted on (:mod:`sherlock.monitoring.querylog`), when the caller had one
+    log_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,11 @@ class FeedbackStore:
 
     def record(self, query: str, shown_ids: list[str], helpful: bool | None, right_id: str | None = None,
                settings: dict | None = None, provider: str | None = None, session_id: str | None = None,
-               variant: str | None = None, experiment: str | None = None) -> int:
+               variant: str | None = None, experiment: str | None = None, log_id: int | None = None) -> int:
         """Store one piece of feedback and return its row id. ``helpful`` is thumbs up/down (``None``: no vote);
         ``right_id`` names the incident that answers the query. Needs a query and a vote or a right id.
-        ``variant`` and ``experiment`` name the A/B arm and online experiment that served the answer."""
+        ``variant`` and ``experiment`` name the A/B arm and online experiment that served the answer; ``log_id`` its
+        query log row (what the search logged), which joins the vote to the query for monitoring."""
         if not isinstance(query, str) or not normalise_query(query):
             raise ValueError("feedback needs the query text it is about")
         if isinstance(shown_ids, str) or not all(isinstance(i, str) for i in shown_ids):
@@ -138,11 +142,11 @@ class FeedbackStore:
         row = (datetime.now(UTC).isoformat(timespec="milliseconds"), query.strip(), normalise_query(query),
                json.dumps(list(shown_ids)), None if helpful is None else int(bool(helpful)), right_id,
                json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant,
-               experiment)
+               experiment, None if log_id is None else int(log_id))
         with self._file.connection() as connection, connection:
             cursor = connection.execute(
                 "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
-                "provider, session_id, variant, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                "provider, session_id, variant, experiment, log_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         return int(cursor.lastrowid or 0)
 
     def records(self) -> list[FeedbackRecord]:
@@ -150,9 +154,9 @@ class FeedbackStore:
         with self._file.connection() as connection:
             rows = connection.execute(
                 "SELECT id, created_at, query, shown_ids, helpful, right_id, settings, provider, session_id, "
-                "variant, experiment FROM feedback ORDER BY id").fetchall()
+                "variant, experiment, log_id FROM feedback ORDER BY id").fetchall()
         return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
-                               row[5], json.loads(row[6]), row[7], row[8], row[9], row[10]) for row in rows]
+                               row[5], json.loads(row[6]), row[7], row[8], row[9], row[10], row[11]) for row in rows]
 
     def count(self) -> int:
         """How many rows are stored."""

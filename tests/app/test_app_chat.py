@@ -55,6 +55,13 @@ def test_feedback_is_saved_with_the_query_and_shown_ids(chat, juspay_workspace):
     record = store.records()[-1]
     assert record.query == "refund failed insufficient funds 2C2P" and record.right_id == "JSP-1018"
     assert "JSP-1018" in record.shown_ids
+    # the answer was logged for monitoring, once, and the vote names its row
+    from sherlock.monitoring.querylog import QueryLog, query_log
+    assert query_log(juspay_workspace.settings).flush()
+    rows = QueryLog(juspay_workspace.settings.query_log_path, b"").frame().set_index("id")
+    row = rows.loc[record.log_id]
+    assert (row["channel"], row["kind"], row["session"]) == ("app", "ask", record.session_id)
+    assert (rows["session"] == record.session_id).sum() == 1  # the reruns after the vote logged nothing more
 
 
 def test_the_answer_is_a_short_list_whose_citations_link_to_their_cards(chat, juspay_workspace):

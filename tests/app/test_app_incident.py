@@ -105,6 +105,12 @@ def test_same_root_cause_votes_become_labelled_pairs(home):
                                                                                ("JSP-1018", other, False)]
     assert votes[0].session_id == votes[1].session_id is not None
     store.close()
+    # the similar-incidents lookup was logged once for monitoring, not on each of the reruns the votes made
+    from sherlock.monitoring.querylog import QueryLog, query_log
+    assert query_log(home.settings).flush()
+    rows = QueryLog(home.settings.query_log_path, b"").frame()
+    mine = rows[rows["session"] == votes[0].session_id]
+    assert list(zip(mine["channel"], mine["kind"], strict=True)) == [("app", "similar")]
 
 
 def test_in_the_app_the_page_is_in_the_navigation_and_links_with_page_links(home):

@@ -19,8 +19,10 @@ def client(juspay_workspace, bearer):
 
 
 def without_timing(data: dict) -> dict:
-    """``data`` as JSON carries it (tuples become lists), without the one field that differs run to run."""
-    return {key: value for key, value in json.loads(json.dumps(data)).items() if key != "took_ms"}
+    """``data`` as JSON carries it (tuples become lists), without the fields that differ run to run: the time taken,
+    and the query log row id the API adds (a string of digits when the request was logged)."""
+    assert data.get("log_id") is None or data["log_id"].isdigit()
+    return {key: value for key, value in json.loads(json.dumps(data)).items() if key not in ("took_ms", "log_id")}
 
 
 def test_health_and_readiness(client):
@@ -204,3 +206,23 @@ def test_an_unexpected_error_is_a_logged_500_problem_without_its_message(juspay_
     logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"unhandled"' in line]
     assert logged[0]["error"] == "RuntimeError" and logged[0]["at"][-1].startswith("test_api.py:")
     assert "secret incident text" not in json.dumps(logged)
+
+
+def test_searches_are_logged_and_feedback_joins_them(client, juspay_workspace):
+    from sherlock.monitoring.querylog import QueryLog, query_log
+    from sherlock.storage.feedback import FeedbackStore
+    settings = juspay_workspace.settings
+    data = client.post("/v1/search", json={"query": "refund failed insufficient funds 2C2P", "k": 3}).json()
+    asked = client.post("/v1/ask", json={"question": "refund failed insufficient funds 2C2P"}).json()
+    assert data["log_id"].isdigit() and asked["log_id"].isdigit() and data["log_id"] != asked["log_id"]
+    vote = {"query": data["query"], "shown_ids": [hit["id"] for hit in data["results"]], "helpful": True,
+            "log_id": data["log_id"]}
+    assert client.post("/v1/feedback", json=vote).status_code == 200
+    assert client.post("/v1/feedback", json={**vote, "log_id": "12ab"}).status_code == 422
+    assert FeedbackStore(settings.feedback_path).records()[-1].log_id == int(data["log_id"])
+    writer = query_log(settings)
+    assert writer is not None and writer.flush()
+    rows = QueryLog(settings.query_log_path, b"").frame().set_index("id")
+    search, ask = rows.loc[int(data["log_id"])], rows.loc[int(asked["log_id"])]
+    assert (search["channel"], search["kind"], ask["kind"]) == ("api", "search", "ask")
+    assert search["session"].startswith("test-admin-")  # the token's name: the API caller

@@ -115,15 +115,17 @@ def _old_store(path, schema: str):
 def test_an_old_store_gains_the_new_columns(tmp_path, old_schema):
     path = _old_store(tmp_path / "old.sqlite", old_schema)
     store = FeedbackStore(path)
-    store.record("refund failed", ["B"], False, session_id="s1", variant="rrf", experiment="fusion-online")
+    store.record("refund failed", ["B"], False, session_id="s1", variant="rrf", experiment="fusion-online",
+                 log_id=7)
     first, second = store.records()
     assert (first.query, first.shown_ids, first.helpful, first.session_id, first.variant, first.experiment) == (
         "UPI error", ["A"], True, None, None, None)
-    assert (second.session_id, second.variant, second.experiment) == ("s1", "rrf", "fusion-online")
+    assert (second.session_id, second.variant, second.experiment, second.log_id) == ("s1", "rrf", "fusion-online", 7)
+    assert first.log_id is None
     store.close()
     again = FeedbackStore(path)  # a migrated store opens as it is
     assert again.records() == [first, second]
-    assert again.columns()[-3:] == ["session_id", "variant", "experiment"]
+    assert again.columns()[-4:] == ["session_id", "variant", "experiment", "log_id"]
     again.close()
 
 

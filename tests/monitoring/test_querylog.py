@@ -1,0 +1,195 @@
+"""The query log: what a row holds, hashing, windows, pruning, and that logging never fails or blocks a query."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from sherlock.config import load_settings
+from sherlock.monitoring.querylog import (
+    PROJECTED_DIM,
+    TOP_IDS,
+    QueryEvent,
+    QueryLog,
+    hash_key,
+    id_at,
+    project,
+    query_key,
+    query_log,
+    ranking_settings,
+    settings_hash,
+)
+
+NOV_1 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+
+
+def event(query: str = "why do refunds fail?", **fields) -> QueryEvent:
+    values = {"channel": "app", "kind": "search", "strategy": "hybrid", "abstained": False, "latency_ms": 12.5,
+              "settings": {"weights": [0.6, 0.3, 0.1]}, "ts": NOV_1}
+    return QueryEvent(query=query, **{**values, **fields})
+
+
+@pytest.fixture
+def log(tmp_path):
+    opened = QueryLog(tmp_path / "query_log.sqlite", b"test-key")
+    yield opened
+    opened.close()
+
+
+def rows(log: QueryLog) -> list[dict]:
+    with log.read() as connection:
+        connection.row_factory = sqlite3.Row
+        try:
+            return [dict(row) for row in connection.execute("SELECT * FROM queries ORDER BY id")]
+        finally:
+            connection.row_factory = None
+
+
+def test_a_row_holds_what_was_asked_and_answered(log):
+    vector = np.linspace(-1, 1, 384, dtype=np.float32)
+    ids = [f"JSP-{n}" for n in range(15)]
+    row_id = log.record(event(session="s1", confidence=0.8, dense_top=0.61, coverage=0.5, top_ids=ids,
+                              n_results=15, experiment="fusion", arm="b", provider="extractive", vector=vector))
+    assert log.flush() and log.dropped == 0
+    [row] = rows(log)
+    assert row["id"] == row_id and row_id >> 20 == int(NOV_1 * 1000)
+    assert (row["channel"], row["kind"], row["session"], row["query"], row["strategy"], row["abstained"]) == (
+        "app", "search", "s1", "why do refunds fail?", "hybrid", 0)
+    assert (row["confidence"], row["dense_top"], row["coverage"], row["n_results"], row["latency_ms"]) == (
+        0.8, 0.61, 0.5, 15, 12.5)
+    assert json.loads(row["top_ids"]) == ids[:TOP_IDS]
+    assert (row["experiment"], row["arm"], row["provider"]) == ("fusion", "b", "extractive")
+    assert row["query_key"] == query_key("Why do refunds fail", b"test-key")  # normalised before hashing
+    assert row["settings_hash"] == settings_hash({"weights": [0.6, 0.3, 0.1]})
+    stored = np.frombuffer(row["vector"], dtype=np.float16)
+    assert stored.shape == (PROJECTED_DIM,)
+    np.testing.assert_allclose(stored, project(vector), rtol=2e-3, atol=2e-3)
+    assert log.settings_versions()[row["settings_hash"]]["settings"] == {"weights": [0.6, 0.3, 0.1]}
+
+
+def test_the_projection_keeps_distances_roughly():
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((40, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    full = np.linalg.norm(vectors[:20] - vectors[20:], axis=1)
+    projected = np.linalg.norm(np.stack([project(v) for v in vectors[:20]]) -
+                               np.stack([project(v) for v in vectors[20:]]), axis=1)
+    assert 0.7 < float(np.median(projected / full)) < 1.3
+
+
+def test_hash_mode_keeps_no_text_and_the_key_decides_the_hash(tmp_path):
+    hashed = QueryLog(tmp_path / "q.sqlite", b"key-1", keep_text=False)
+    hashed.record(event("Card 4111 declined"))
+    hashed.flush()
+    [row] = rows(hashed)
+    hashed.close()
+    assert row["query"] is None and row["query_key"] == query_key("card 4111 declined", b"key-1")
+    assert query_key("card 4111 declined", b"key-2") != row["query_key"]
+
+
+def test_redaction_runs_before_the_text_is_stored(tmp_path):
+    redacting = QueryLog(tmp_path / "q.sqlite", b"k", redact=lambda text: text.replace("hunter2", "[password]"))
+    redacting.record(event("login fails with password hunter2"))
+    redacting.flush()
+    assert rows(redacting)[0]["query"] == "login fails with password [password]"
+    redacting.close()
+
+
+def test_the_hash_key_is_made_once_readable_by_its_owner_only(tmp_path):
+    settings = load_settings(home=tmp_path, demo=False)
+    first = hash_key(settings)
+    assert first == hash_key(settings) and len(first) == 64
+    assert os.stat(tmp_path / "query_log.key").st_mode & 0o777 == 0o600
+    assert hash_key(load_settings(home=tmp_path, demo=False, query_log_key="team-secret")) == b"team-secret"
+
+
+def test_windows_select_by_time_and_prune_drops_the_old(log):
+    now = time.time()
+    for days_ago in (400, 200, 10, 1):
+        log.record(event(f"asked {days_ago} days ago", ts=now - days_ago * 86400))
+    log.flush()
+    frame = log.frame(since=now - 30 * 86400)
+    assert list(frame["id"]) == sorted(frame["id"]) and len(frame) == 2
+    assert str(frame["ts"].dtype) == "datetime64[ns]" and frame["abstained"].dtype == bool
+    assert len(log.frame(until=now - 30 * 86400)) == 2 and log.count() == 4
+    assert log.prune(older_than_days=180) == 2 and log.count() == 2
+    assert log.prune(older_than_days=180) == 0
+    assert id_at(now - 86400) < int(log.frame()["id"].max())
+
+
+def test_many_threads_log_every_row(log):
+    def work(worker: int) -> None:
+        for n in range(250):
+            log.record(event(f"question {worker}-{n}", session=str(worker)))
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert log.flush() and log.count() == 2000 and log.dropped == 0
+    assert len(set(log.frame()["id"])) == 2000
+
+
+def test_a_failure_to_log_never_fails_the_query(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the log's folder should be")
+    broken = QueryLog(blocked / "query_log.sqlite", b"k")
+    assert broken.record(event()) is not None  # queued: the write fails later, on the writer thread
+    assert broken.flush() and broken.dropped == 1
+    assert "searches are unaffected" in caplog.text
+    assert broken.record(event(vector="not a vector")) is None and broken.dropped == 2
+
+
+def test_the_process_wide_log_follows_the_settings(tmp_path):
+    settings = load_settings(home=tmp_path, demo=False)
+    assert query_log(settings) is query_log(settings)
+    assert query_log(load_settings(home=tmp_path, demo=False, query_log=False)) is None
+    used = {"weights": (0.2, 0.5, 0.3), "method": "rrf", "k": 10, "fusion": "rrf"}
+    resolved = ranking_settings(settings, used)
+    assert resolved["weights"] == [0.2, 0.5, 0.3] and resolved["fusion"] == "rrf" and "k" not in resolved
+    assert resolved["norm"] == settings.norm and resolved["embedder"] == "minilm"
+
+
+KILLED_WRITER = """
+import sys, time
+from sherlock.monitoring.querylog import QueryEvent, QueryLog
+log = QueryLog(sys.argv[1], b"k")
+for n in range(10**9):
+    log.record(QueryEvent("app", "search", f"question {n}", "hybrid", False, 1.0, {"w": 1}))
+    if n == 2000:
+        log.flush()
+        print("flushed", flush=True)
+    if n % 100 == 0:
+        time.sleep(0.001)
+"""
+
+
+def test_kill_9_while_logging_leaves_a_usable_log(tmp_path):
+    path = tmp_path / "query_log.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "flushed"
+        time.sleep(0.3)  # killed mid-stream, with rows queued and a write likely under way
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(30)
+    reopened = QueryLog(path, b"k")
+    written = reopened.count()
+    assert written >= 2001
+    with reopened.read() as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    reopened.record(event("after the crash"))
+    reopened.flush()
+    assert reopened.count() == written + 1
+    reopened.close()
