@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast lint setup setup-dev browser bench clean-home
+.PHONY: run test test-fast lint setup setup-dev browser postgres bench clean-home
 
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
@@ -30,18 +30,22 @@ run: setup
 browser:
 	@test -x /usr/bin/chromium || bash scripts/install-chromium.sh
 
+# the store tests marked postgres start a real PostgreSQL server (Debian's, installed with apt-get when missing)
+postgres:
+	@bash scripts/install-postgresql.sh
+
 # lint and type checks: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy on sherlock/
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 # two workers on the two cores (pytest-xdist; work stealing keeps both busy to the end): 5.2 min instead of 6.8
-test: setup-dev browser lint
+test: setup-dev browser postgres lint
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
-# the inner loop: no browser, no server processes, no notebooks, nothing marked slow
+# the inner loop: no browser, no server processes (PostgreSQL included), no notebooks, nothing marked slow
 test-fast: setup-dev
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser and not server and not notebook and not slow"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not browser and not server and not postgres and not notebook and not slow"
 
 bench: setup-dev
 	$(BIN)/python benchmarks/run_all.py

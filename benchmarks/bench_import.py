@@ -231,18 +231,20 @@ def timed_median(work: Callable[[], list[Incident]], repeats: int) -> tuple[floa
     return statistics.median(seconds), result
 
 
-def embedder_home() -> Path:
-    """The embedder's workspace home, its ONNX graph hard-linked from bench_speed's when that exists."""
-    home = FOLDER / "home"
-    models, source = home / "models", RESULTS / "speed-10000" / "home" / "models"
-    if not models.exists() and source.exists():
-        models.mkdir(parents=True)
-        for file in source.iterdir():
-            if file.is_file():
-                try:
-                    os.link(file, models / file.name)
-                except OSError:
-                    shutil.copy2(file, models / file.name)
+def embedder_home(home: Path | None = None, sources: tuple[Path, ...] = ()) -> Path:
+    """An embedder's workspace home (default: this benchmark's), its ONNX graph hard-linked from the first of
+    ``sources`` (default: bench_speed's home) that holds one, so it is not built again."""
+    home = home or FOLDER / "home"
+    models = home / "models"
+    for source in sources or (RESULTS / "speed-10000" / "home" / "models",):
+        if not models.exists() and source.exists():
+            models.mkdir(parents=True)
+            for file in source.iterdir():
+                if file.is_file():
+                    try:
+                        os.link(file, models / file.name)
+                    except OSError:
+                        shutil.copy2(file, models / file.name)
     return home
 
 

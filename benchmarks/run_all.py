@@ -7,7 +7,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["bench_quality.py", "calibrate_abstention.py", "bench_embed.py", "bench_lexical.py", "bench_speed.py",
               "bench_cold_start.py", "bench_app.py", "bench_tune.py", "bench_patterns.py", "bench_ab.py",
-              "bench_similar.py", "bench_freshness.py"]
+              "bench_similar.py", "bench_freshness.py", "bench_monitor.py"]
 
 
 def main() -> int:

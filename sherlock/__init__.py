@@ -83,6 +83,11 @@ _EXPORTS = {
     # analytics
     "analysed_frame": "sherlock.analytics.patterns", "patterns_report": "sherlock.analytics.patterns",
     "find_spikes": "sherlock.analytics.spikes",
+    # search monitoring, redaction, backups
+    "QueryLog": "sherlock.monitoring.querylog", "query_log": "sherlock.monitoring.querylog",
+    "monitor_report": "sherlock.monitoring.report", "generate_traffic": "sherlock.monitoring.traffic",
+    "Redactor": "sherlock.redaction.redactor",
+    "export_workspace": "sherlock.storage.backup", "import_workspace": "sherlock.storage.backup",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -113,6 +118,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sherlock.evaluation.query_sets import load_query_set, read_labelled_queries, read_qrels, read_queries
     from sherlock.evaluation.tuning import TuneResult, apply_result, simplex_points, tune
     from sherlock.evaluation.variants import load_variant
+    from sherlock.monitoring.querylog import QueryLog, query_log
+    from sherlock.monitoring.report import monitor_report
+    from sherlock.monitoring.traffic import generate_traffic
+    from sherlock.redaction.redactor import Redactor
     from sherlock.run import Qrels, Run, top_k, write_trec_run
     from sherlock.schema import Incident
     from sherlock.search.fusion import DEFAULT_WEIGHTS, RETRIEVERS, FusionConfig, fuse, fuse_scores
@@ -120,6 +129,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sherlock.search.ranking import CandidatePool, rank_pool
     from sherlock.search.searcher import Hit, Searcher, SearchResponse
     from sherlock.search.similar import SimilarFinder
+    from sherlock.storage.backup import export_workspace, import_workspace
     from sherlock.storage.demo import active_spikes, load_demo_incidents, load_demo_queries
     from sherlock.storage.duplicates import find_duplicates
     from sherlock.storage.feedback import FeedbackStore

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     answer_provider: Literal["auto", "extractive", "gemini"] = "auto"
     answer_prompt_version: str = Field(default="v1", description="a key of sherlock.answer.gemini.PROMPTS")
 
+    # store of record (sherlock/storage/db/): SQLite files in the workspace by default; a PostgreSQL URL for a team
+    # (every table in one database, migrated by `sherlock db upgrade`); never printed with its password
+    store_url: str | None = Field(default=None, repr=False, description="postgresql://USER:PASSWORD@HOST:5432/DB "
+                                  "(or postgresql+psycopg://...); unset: the SQLite files under home")
+    store_connect_timeout_s: int = Field(default=10, ge=2, le=300, description="how long connecting to the "
+                                         "store_url server may take before Sherlock gives up, in seconds")
+
     # dense store: embedded Chroma under <home>/chroma unless a server URL is given
     chroma_url: str | None = None
     dense_exact_max: int = Field(default=50_000, ge=0, description="up to this many vectors, the dense top-n is "
@@ -162,6 +169,30 @@ class Settings(BaseSettings):
     incidentio_url: str = "https://api.incident.io"
     incidentio_token: SecretStr | None = None
 
+    # redaction (sherlock/redaction/): card numbers that pass the Luhn check are masked to their last four digits and
+    # credentials replaced by a labelled placeholder, in every incident before it is stored or indexed (ingest, sync,
+    # webhooks, the API), in queries before they are logged, and in everything sent to Gemini
+    redaction: bool = Field(default=True, description="redact card numbers and credentials (false: store and send "
+                            "text as it is)")
+    redaction_disabled: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="built-in rules to turn off, by name, comma-separated (the keys of "
+        "sherlock.redaction.RULES, e.g. password,bearer_token)")
+    redaction_extra_patterns: dict[str, str] = Field(
+        default_factory=dict, description="more rules: name → regular expression (a named group 'secret' limits "
+        "what is replaced), e.g. {\"employee_id\": \"EMP-\\\\d{6}\"}; replaced by [redacted:<name>]")
+    redaction_emails: bool = Field(default=False, description="also replace e-mail addresses")
+
+    # sign-in and roles in the app (sherlock/access.py): sign-in itself is Streamlit's OIDC, configured in the [auth]
+    # table of .streamlit/secrets.toml; these say which role each signed-in user gets (without sign-in configured the
+    # app is single-user and everyone is admin)
+    auth_roles: dict[str, str] = Field(default_factory=dict, description="who gets which role once signed in: an "
+                                       "e-mail address, an '@domain' or a 'group:NAME' (the provider's groups claim) "
+                                       "→ viewer, editor, admin or none; an address beats a group, a group beats a "
+                                       "domain, e.g. {\"alice@acme.com\": \"admin\", \"@acme.com\": \"editor\"}")
+    auth_default_role: Literal["none", "viewer", "editor", "admin"] = Field(
+        default="none", description="the role of a signed-in user auth_roles does not name; none: refused (any "
+        "account of the provider could sign in otherwise)")
+
     # calibrated abstention (see benchmarks/calibrate_abstention.py for how the defaults were chosen)
     abstain_min_dense: float = Field(default=0.45, ge=-1, le=1)
     abstain_min_lexical: float = Field(default=0.25, ge=0, le=1)
@@ -232,6 +263,44 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.strip("[]").replace('"', "").split(",") if origin.strip()]
         return value
 
+    @field_validator("redaction_disabled", mode="before")
+    @classmethod
+    def _rule_names_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):  # SHERLOCK_REDACTION_DISABLED=password,email
+            return [name.strip() for name in value.strip("[]").replace('"', "").split(",") if name.strip()]
+        return value
+
+    @field_validator("redaction_disabled")
+    @classmethod
+    def _rules_known(cls, value: list[str]) -> list[str]:
+        from sherlock.redaction.rules import RULES
+        for name in value:
+            lookup(RULES, name, "redaction rule")
+        return value
+
+    @field_validator("redaction_extra_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        from sherlock.redaction.rules import custom_rule
+        for name, regex in value.items():
+            custom_rule(name, regex)
+        return value
+
+    @field_validator("auth_roles")
+    @classmethod
+    def _roles_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        from sherlock.access import validate_mapping
+        return validate_mapping(value)
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_url_known(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from sherlock.storage.db.urls import store_url
+        store_url(value)  # a ValueError says what to write instead, password hidden
+        return value.strip()
+
     @field_validator("fusion", "similar_fusion")
     @classmethod
     def _fusion_known(cls, value: str) -> str:
@@ -292,6 +361,11 @@ class Settings(BaseSettings):
     def tokens_path(self) -> Path:
         """API tokens (their hashes) and scopes."""
         return self.home / "tokens.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        """Who did what to the workspace (sherlock/audit.py)."""
+        return self.home / "audit.sqlite"
 
     @property
     def entities_path(self) -> Path:
@@ -423,4 +497,6 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table: redaction_extra_patterns = { "employee_id" = "EMP-\\d{6}" }
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

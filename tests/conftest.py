@@ -327,3 +327,84 @@ def start_server():
     process group (SIGKILL after 15 s). The test fails with the log's tail if the server exits or is not up within
     ``timeout`` seconds (60 unless given). One way for every server test."""
     return _running
+
+
+# -- a real PostgreSQL server (the store of record's second backend) ---------------------------------------------------
+
+def _postgresql_bin() -> Path:
+    """The newest installed PostgreSQL's programs (Debian keeps them in /usr/lib/postgresql/<version>/bin)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0)
+    if not found:
+        pytest.fail("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run `make postgres` "
+                    "(scripts/install-postgresql.sh), or leave these tests out with -m 'not postgres'", pytrace=False)
+    return found[-1].parent
+
+
+def _as_server_user(argv: Sequence[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root its programs run as the ``postgres`` OS user, else as ourselves."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (one per xdist worker): ``initdb`` in a fresh folder under /tmp owned
+    by the server's user (pytest's own temp folders may not be traversable by ``postgres``), ``pg_ctl start`` on a
+    free localhost port with its socket in that folder and trust authentication, then a ``sherlock`` database. Yields
+    ``postgresql+psycopg://postgres@127.0.0.1:PORT/sherlock``; stops the server (``pg_ctl stop -m fast``) and removes
+    the folder at the end. Starting takes about two seconds."""
+    import pwd
+    import tempfile
+    programs = _postgresql_bin()
+    folder = Path(tempfile.mkdtemp(prefix="sherlock-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+    data, log, port = folder / "data", folder / "server.log", _free_port()
+
+    def run(program: str, *args: object) -> None:
+        argv = _as_server_user([str(programs / program), *map(str, args)])
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=folder)
+        if result.returncode:
+            server_log = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            pytest.fail(f"{program} failed (exit code {result.returncode}): {result.stderr.strip()[-2000:]}\n"
+                        f"{server_log}", pytrace=False)
+
+    started = False
+    try:
+        run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
+        # -F: no fsync (a test server's data need not survive a power cut)
+        run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -F", "start")
+        started = True
+        run("createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "sherlock")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/sherlock"
+    finally:
+        if started:
+            subprocess.run(_as_server_user([str(programs / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                           capture_output=True, timeout=60, cwd=folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request, tmp_path) -> Iterator[str]:
+    """The URL of an empty store database, once per backend: a SQLite file in ``tmp_path``, and a new database on
+    the session's PostgreSQL server (dropped afterwards, connections and all). Shared engines are forgotten after
+    each test, so none outlives its database."""
+    from sherlock.storage.db.stores import forget_shared_engines
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        forget_shared_engines()
+        return
+    import uuid
+
+    import psycopg
+    server = request.getfixturevalue("postgres_url")
+    admin = server.replace("postgresql+psycopg://", "postgresql://")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server.rsplit('/', 1)[0]}/{name}"
+    forget_shared_engines()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

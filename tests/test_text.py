@@ -1,6 +1,6 @@
 import pytest
 
-from sherlock.text import matched_terms, query_terms, stem, stopwords, tokenize
+from sherlock.text import english_stop_words, matched_terms, query_terms, stem, stopwords, tokenize
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,13 @@ def test_stopword_list_is_the_classic_english_list():
     assert len(words) == 179
     assert {"the", "a", "is", "not", "doesn't"} <= words
     assert "payment" not in words
+
+
+def test_label_stop_words_are_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert english_stop_words() == ENGLISH_STOP_WORDS
+    assert len(english_stop_words()) == 318
 
 
 def test_lowercase_and_stem():

@@ -158,9 +158,10 @@ def feedback_ui(key: str, shown_ids: list[str]) -> dict | None:
     return {"helpful": None if thumbs is None else bool(thumbs), "right_id": right}
 
 
-def answer_ui(answer: Answer, ws: Workspace, key: str) -> dict | None:
+def answer_ui(answer: Answer, ws: Workspace, key: str, feedback: bool = True) -> dict | None:
     """One answer: its text and note, the incident itself for a ticket id, the cited incidents (or the nearest misses,
-    labelled as such) as cards, and the feedback widgets; returns :func:`feedback_ui`'s feedback once it is sent."""
+    labelled as such) as cards, and the feedback widgets (unless not ``feedback``: a role that may not send it);
+    returns :func:`feedback_ui`'s feedback once it is sent."""
     st.markdown(answer_markdown(answer.answer))
     if answer.note:
         st.info(answer.note)
@@ -185,4 +186,6 @@ def answer_ui(answer: Answer, ws: Workspace, key: str) -> dict | None:
     for rank, (hit, *similar) in enumerate(groups):
         incident_card(hit, incidents.get(hit.id), expanded=rank == 0 and not answer.abstained
                       and response.strategy == "hybrid", similar=similar)
+    if not feedback:
+        return None
     return feedback_ui(key, [hit.id for hit in (response.results if response else [])])

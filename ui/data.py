@@ -205,6 +205,8 @@ def ingest_report_ui(report: IngestReport, mapping: dict[str, str] | None = None
         st.info("Possible duplicates (nothing merged; open each to compare): " + ", ".join(
             f"[{escape_markdown(d.id)}](incident?id={quote(d.id)}) of [{escape_markdown(d.of)}](incident?id="
             f"{quote(d.of)}) — {escape_markdown(d.reason)}" for d in near))
+    if report.redacted:  # counts per rule (sherlock.redaction), never the secrets
+        st.caption(f"Redacted before storing: {report.redacted.describe()}.")
     if report.sync:
         st.caption(f"Indexes up to date: {report.sync.embedded:,} incident(s) embedded in {report.sync.seconds:.1f} s.")
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from sherlock.config import SETTINGS_FILE, Settings
 from sherlock.tracking import local_store
+from ui import access
 from ui.resources import arm_comparison, feedback_store, reload_settings
 from ui.widgets import escape_markdown, table_with_download
 
@@ -160,7 +161,8 @@ def online_experiment_ui(settings: Settings) -> None:
                                     "Holm p": st.column_config.NumberColumn(format=P_FORMAT)})
     st.caption("Unit: one thumbs up or down on an answer. Votes from one session are not independent, so with few "
                "sessions the intervals are optimistic.")
-    if st.button("Log to MLflow", key="online-log"):
+    if access.allowed("ab_run") and st.button("Log to MLflow", key="online-log"):
+        access.require("ab_run")
         from sherlock.evaluation.online_ab_mlflow import MLFLOW_EXPERIMENT, log_online
         try:
             run_id = log_online(result, settings)
@@ -176,6 +178,9 @@ def start_online_ui(settings: Settings) -> None:
     it starts) and start it: ``online_experiment`` is written to ``<home>/sherlock.toml`` and the cached settings
     and answerers are dropped, so chat serves it from its next question."""
     from sherlock.evaluation.online_ab import list_online, load_online
+    if not access.allowed("online_experiment"):
+        st.caption(access.needs("online_experiment"))
+        return
     files = [path.stem for path in list_online(settings.experiments_dir)]
     if not files:
         st.caption(f"`{settings.experiments_dir}` holds no online experiment (a `*.toml` file with an `[online]` "
@@ -201,6 +206,9 @@ def stop_online_ui(settings: Settings) -> None:
     """A button that stops the live experiment (removes ``online_experiment`` from ``<home>/sherlock.toml``); when
     the environment sets it instead, a caption saying so (the file cannot stop it)."""
     from sherlock.config import read_settings_file
+    if not access.allowed("online_experiment"):
+        st.caption(access.needs("online_experiment"))
+        return
     try:
         in_file = read_settings_file(settings.home).get("online_experiment")
     except ValueError as error:
@@ -219,11 +227,14 @@ def stop_online_ui(settings: Settings) -> None:
 def _switch_online(settings: Settings, name: str | None, notice: str) -> None:
     """Write ``online_experiment`` (``None``: remove it), drop the cached settings and answerers, and rerun."""
     from sherlock.evaluation.online_ab import set_online_experiment
+    access.require("online_experiment")
+    previous = settings.online_experiment
     try:
         set_online_experiment(settings.home, name)
     except ValueError as error:
         st.error(escape_markdown(str(error)))
         return
+    access.audit("online_experiment", f"start {name}" if name else f"stop {previous}")
     reload_settings()
     st.session_state["online-notice"] = notice
     st.rerun()

@@ -180,11 +180,12 @@ def _days_apart(days: float | None) -> str | None:
     return "the same day" if days < 1 else f"{days:,.0f} day{'s' * (round(days) != 1)} apart"
 
 
-def similar_card_ui(incident_id: str, hit: Hit, vote: bool | None, duplicate: bool = False) -> bool | None:
+def similar_card_ui(incident_id: str, hit: Hit, vote: bool | None, duplicate: bool = False,
+                    can_vote: bool = True) -> bool | None:
     """One similar past incident: its title linking to its own page, score, labels (``duplicate``: flagged as a
     possible duplicate of this incident), why it looks alike, its root cause and fix, and the "same root cause?"
-    buttons (``vote``: this session's earlier vote on the pair). Returns ``True``/``False`` when a button was pressed
-    now, else ``None``."""
+    buttons (``vote``: this session's earlier vote on the pair; none unless ``can_vote``). Returns ``True``/``False``
+    when a button was pressed now, else ``None``."""
     why = hit.why or {}
     with st.container(border=True):
         title, score = st.columns([6, 1])
@@ -200,6 +201,8 @@ def similar_card_ui(incident_id: str, hit: Hit, vote: bool | None, duplicate: bo
         if why.get("root_cause"):
             st.markdown("**Root cause:** " + escape_markdown(why["root_cause"]))
         st.markdown("**Fix:** " + (escape_markdown(why["resolution"]) if why.get("resolution") else "*not recorded*"))
+        if not can_vote:
+            return None
         ask, yes, no, said = st.columns([2, 1, 1, 5], vertical_alignment="center")
         ask.markdown("**Same root cause?**")
         key = f"same-{incident_id}-{hit.id}"

@@ -74,12 +74,10 @@ def opening() -> Opening:
     return Opening(load_settings()).start()
 
 
-def workspace() -> Workspace:
-    """The workspace, ready to search. While it is still being prepared, the page shows the progress (polled every
-    second), stops here, and reruns by itself once the workspace is ready; when opening fails, the page says why and
-    offers to try again."""
+def _opening_or_stop() -> Opening:
+    """:func:`opening`; when the settings are invalid or the home folder unusable, the page says why and stops."""
     try:
-        current = opening()
+        return opening()
     except ValueError as error:  # a bad setting: load_settings says which and where
         st.error(f"The workspace settings are invalid: {escape_markdown(str(error))}")
         st.stop()
@@ -87,6 +85,18 @@ def workspace() -> Workspace:
         st.error(f"The workspace folder cannot be used: {escape_markdown(str(error))}. Set SHERLOCK\\_HOME to a "
                  "folder this user can write.")
         st.stop()
+
+
+def settings() -> Settings:
+    """The workspace's settings, at once (while the workspace itself may still be getting ready)."""
+    return _opening_or_stop().workspace.settings
+
+
+def workspace() -> Workspace:
+    """The workspace, ready to search. While it is still being prepared, the page shows the progress (polled every
+    second), stops here, and reruns by itself once the workspace is ready; when opening fails, the page says why and
+    offers to try again."""
+    current = _opening_or_stop()
     if not current.finished():
         st.caption(f"Getting the workspace {escape_markdown(str(current.workspace.settings.home))} ready: its search "
                    "indexes are brought up to date with its incidents (on a first run, the demo corpus's). This page "

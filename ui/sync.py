@@ -11,7 +11,8 @@ from sherlock.config import Settings
 from sherlock.storage.workspace import Workspace
 from sherlock.sync.http import SyncError
 from sherlock.sync.run import SOURCES, SyncSummary, sync_source
-from sherlock.sync.watermarks import SyncState, Watermarks, state_path
+from sherlock.sync.watermarks import SyncState, open_watermarks
+from ui import access
 from ui.widgets import escape_markdown, progress_callback
 
 #: Rejected items listed after a sync.
@@ -39,7 +40,7 @@ def _missing_settings(source: str, shown: str, _settings: Settings) -> str | Non
 
 def sync_states(ws: Workspace) -> dict[str, SyncState]:
     """Each source's last sync and watermark (an empty state for one that never synced)."""
-    marks = Watermarks(state_path(ws.settings))
+    marks = open_watermarks(ws.settings)
     try:
         known = {state.source: state for state in marks.all()}
     finally:
@@ -76,13 +77,16 @@ def _when(stamp: str | None) -> str:
 
 
 def run_sync(ws: Workspace, source: str) -> None:
-    """Sync ``source`` with a progress bar; its summary, or the error that stopped it, stays in the session."""
+    """Sync ``source`` with a progress bar (refused unless the user may sync; recorded in the audit log); its summary,
+    or the error that stopped it, stays in the session."""
+    access.require("sync")
     try:
         summary = sync_source(ws, source, progress=progress_callback(st.progress(0.0)))
     except (SyncError, ValueError) as exc:
         st.session_state.sync_outcome = (source, None, str(exc))
     else:
         st.session_state.sync_outcome = (source, summary, None)
+    access.audit("sync", source)
 
 
 def sync_summary_ui(source: str, summary: SyncSummary | None, error: str | None) -> None:

@@ -57,9 +57,10 @@ def weights_text(weights: tuple[float, ...]) -> str:
     return " · ".join(f"{n} {w:.2f}" for n, w in zip(tune.RETRIEVERS, weights, strict=True))
 
 
-def result_ui(result: tune.TuneResult, query_set: str, current: Setting) -> bool:
+def result_ui(result: tune.TuneResult, query_set: str, current: Setting, refused: str | None = None) -> bool:
     """The tuned (cross-validated), default, current and best single scores as tiles, the best setting and its MLflow
-    run; returns whether "Apply these weights" was clicked."""
+    run; returns whether "Apply these weights" was clicked. ``refused``: markdown saying why this user may not apply
+    them, shown instead of the button."""
     st.subheader(f"{result.metric} on {escape_markdown(query_set)} ({len(result.per_query):,} queries)")
     cols = st.columns(4)
     cols[0].metric(f"Tuned (CV, ± {result.cv_std:.3f})", f"{result.cv_mean:.3f}",
@@ -73,6 +74,9 @@ def result_ui(result: tune.TuneResult, query_set: str, current: Setting) -> bool
     cols[3].metric(f"Best single: {max(result.single, key=result.single.get)}", f"{max(result.single.values()):.3f}")
     st.markdown(f"**Best:** {weights_text(result.weights)}, {result.fusion} over {result.norm} · MLflow run "
                 f"`{result.mlflow_run_id or 'not logged'}`")
+    if refused:
+        st.caption(refused)
+        return False
     return st.button("Apply these weights", help="Write them to the workspace's sherlock.toml; chat search and the CLI "
                      "use them from now on")
 

@@ -4,9 +4,12 @@ reports, or polled from another thread), tables with a CSV download, and uploade
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -135,6 +138,26 @@ class Upload(Protocol):
     name: str
 
     def getvalue(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class HeldUpload:
+    """An upload's name and bytes, kept in the session to ingest it again (with a field mapping)."""
+
+    name: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+@contextmanager
+def uploads_on_disk(files: Iterable[Upload]) -> Iterator[list[Path]]:
+    """The uploads written to a private temporary folder for the ingest to read, and removed right after: a raw
+    upload can hold card numbers and credentials that redaction takes out before storing, so it never stays on disk
+    (and never in the workspace)."""
+    with tempfile.TemporaryDirectory(prefix="sherlock-upload-") as folder:
+        yield save_uploads(files, Path(folder))
 
 
 def save_uploads(files: Iterable[Upload], folder: Path) -> list[Path]:

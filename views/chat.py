@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import resources
+from ui import access, resources
 from ui.chat import answer_ui, online_ui, search_sidebar_ui
 from ui.widgets import escape_markdown, stream_words
 
@@ -22,7 +22,8 @@ for index, answer in enumerate(history):
     with st.chat_message("user"):
         st.text(answer.question)
     with st.chat_message("assistant"):
-        if sent := answer_ui(answer, ws, key=str(index)):
+        if sent := answer_ui(answer, ws, key=str(index), feedback=access.allowed("feedback")):
+            access.require("feedback")
             response = answer.search
             experiment, arm = arms.get(index, (None, None))
             resources.feedback_store().record(

@@ -3,12 +3,14 @@ for the next file of the same shape), sync from incident tools, load the demo co
 corpus."""
 
 import hashlib
+from pathlib import Path
 
 import streamlit as st
 
 from sherlock.config import DEMO_DIR
 from sherlock.storage.ingest import READERS
-from ui import resources
+from ui import access, resources
+from ui.admin import admin_panels_ui
 from ui.data import (
     corpus_filter_ui,
     corpus_table,
@@ -21,7 +23,7 @@ from ui.data import (
     save_applied_mapping,
 )
 from ui.sync import sync_panel_ui
-from ui.widgets import progress_callback, save_uploads
+from ui.widgets import HeldUpload, progress_callback, uploads_on_disk
 
 ws = resources.workspace()
 store = ws.store
@@ -43,11 +45,19 @@ with st.expander("Add incidents", expanded=store.count() == 0):
     if files and chosen != st.session_state.get("ingested_files"):  # once ingested, the report below says it all
         saved = preview_ui(files, fmt, mappings)
     if st.button("Validate and ingest", type="primary", disabled=not files):
-        run_ingest(ws, save_uploads(files, ws.settings.home / "uploads"), fmt, strict=strict, saved=saved)
+        access.require("ingest")
+        held = [HeldUpload(f.name, f.getvalue()) for f in files]
+        with uploads_on_disk(held) as paths:  # gone once read: only redacted text is kept
+            run_ingest(ws, paths, fmt, strict=strict, saved=saved)
+        st.session_state.ingest_uploads = held  # to ingest again with a field mapping
+        access.audit("ingest", ", ".join(f.name for f in files))
         st.session_state.ingested_files = chosen
         st.rerun()
     if st.button("Load the demo corpus (2,000 generated incidents)"):
+        access.require("ingest")
         run_ingest(ws, [DEMO_DIR / "incidents.jsonl"], remappable=False)
+        st.session_state.pop("ingest_uploads", None)
+        access.audit("ingest", "the demo corpus")
 
 with st.expander("Sync from incident tools", expanded=store.count() == 0):
     sync_panel_ui(ws)
@@ -56,18 +66,25 @@ if report := st.session_state.get("ingest_report"):
     request = st.session_state.get("ingest_request")
     ingest_report_ui(report, request["mapping"] if request else None)
     if request and (mapping := field_mapping_ui(report, request["mapping"])) is not None:
-        save_applied_mapping(mappings, run_ingest(ws, request["paths"], request["fmt"], mapping, request["strict"]),
-                             mapping)
+        access.require("ingest")
+        with uploads_on_disk(st.session_state.get("ingest_uploads", [])) as paths:
+            again = run_ingest(ws, paths, request["fmt"], mapping, request["strict"])
+        access.audit("ingest", ", ".join(Path(path).name for path in request["paths"]) + " (with a field mapping)")
+        save_applied_mapping(mappings, again, mapping)
         st.rerun()
 
 st.subheader(f"Corpus · {store.count():,} incidents")
 if not store.count():
     st.info("The workspace is empty: upload files above or load the demo corpus.")
+    admin_panels_ui(ws)
     st.stop()
 shown = corpus_filter_ui(resources.corpus_frame(str(ws.settings.home), store.revision()))
 st.dataframe(corpus_table(shown), hide_index=True, height=320)
 st.download_button("Download as CSV", shown.to_csv(index=False), "incidents.csv", "text/csv")
 facet_charts(store)
 if st.button("Reindex (rebuild vectors and lexical indexes from the store)"):
+    access.require("reindex")
     result = ws.reindex(progress=progress_callback(st.progress(0.0)))
+    access.audit("reindex")
     st.success(f"Reindexed {store.count():,} incidents in {result.seconds:.1f} s.")
+admin_panels_ui(ws)

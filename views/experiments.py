@@ -6,7 +6,7 @@ import streamlit as st
 from sherlock.evaluation.offline_ab import DEFAULT_METRICS, run_offline
 from sherlock.evaluation.offline_ab_mlflow import log_ab
 from sherlock.plots.experiments import experiments_table, logged_metrics
-from ui import resources
+from ui import access, resources
 from ui.experiments import ab_comparison_ui, compare_arms_ui, mlflow_ui_text, online_experiment_ui, variant_picker_ui
 from ui.query_sets import query_set_ui
 from ui.widgets import escape_markdown, progress_callback, table_with_download
@@ -51,6 +51,7 @@ with new_tab:
                                    help="bootstrap and randomisation-test resamples (seed 0)")
     ready = chosen is not None and variant_a is not None and variant_b is not None and bool(metrics)
     if st.button("Run A/B", type="primary", disabled=not ready):
+        access.require("ab_run")
         name, queries, qrels = chosen
         bar = st.progress(0.0, text="Scoring the queries…")
         try:

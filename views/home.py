@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import resources
+from ui import access, resources
 from ui.widgets import escape_markdown
 
 st.title("🔎 Sherlock")
@@ -32,18 +32,18 @@ if query:
             st.session_state["pending_question"] = hit.id
             st.switch_page("views/chat.py")
 
-st.subheader("Where to start")
+st.subheader("Where to start")  # the pages this session's role may use
 left, right = st.columns(2)
 with left:
-    st.page_link("views/chat.py", label="Chat search — ask about a symptom or a ticket id", icon="💬")
-    st.page_link("views/data.py", label="Data — add your incidents, browse the corpus", icon="🗂️")
-    st.page_link("views/incident.py", label="Incident — one incident, its similar incidents and what fixed them",
-                 icon="🧾")
+    access.page_link("views/chat.py", label="Chat search — ask about a symptom or a ticket id", icon="💬")
+    access.page_link("views/data.py", label="Data — add your incidents, browse the corpus", icon="🗂️")
+    access.page_link("views/incident.py", label="Incident — one incident, its similar incidents and what fixed them",
+                     icon="🧾")
 with right:
-    st.page_link("views/tuning.py", label="Fusion tuning — weigh dense, BM25 and TF-IDF", icon="🎛️")
-    st.page_link("views/patterns.py", label="Incident patterns — trends, MTTR, recurring causes", icon="📈")
-    st.page_link("views/experiments.py", label="Experiments — offline and online A/B tests of search settings",
-                 icon="🧪")
+    access.page_link("views/tuning.py", label="Fusion tuning — weigh dense, BM25 and TF-IDF", icon="🎛️")
+    access.page_link("views/patterns.py", label="Incident patterns — trends, MTTR, recurring causes", icon="📈")
+    access.page_link("views/experiments.py", label="Experiments — offline and online A/B tests of search settings",
+                     icon="🧪")
 s = ws.settings
 st.caption(f"Workspace {escape_markdown(str(s.home))} · embedder {ws.embedder.name} · "
            f"fusion {s.fusion} {'/'.join(f'{w:g}' for w in s.weights)} over {s.norm}")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from sherlock.search.similar import SimilarFinder
 from sherlock.storage.duplicates import possible_duplicates
-from ui import resources
+from ui import access, resources
 from ui.incident import (
     closest_ids,
     duplicates_ui,
@@ -52,8 +52,10 @@ if not response.results:
 votes = st.session_state.setdefault("pair_votes", {})  # (incident, similar incident) → this session's vote
 for hit in response.results:
     vote = similar_card_ui(incident.id, hit, votes.get((incident.id, hit.id)),
-                           duplicate=any(hit.id in (d.id, d.of) for d in duplicates))
+                           duplicate=any(hit.id in (d.id, d.of) for d in duplicates),
+                           can_vote=access.allowed("feedback"))
     if vote is not None:
+        access.require("feedback")
         resources.feedback_store().record_pair(incident.id, hit.id, vote, session_id=resources.session_id())
         votes[(incident.id, hit.id)] = vote
         st.toast(f"Saved: {escape_markdown(hit.id)} {'has' if vote else 'does not have'} the same root cause as "

@@ -9,7 +9,7 @@ import streamlit as st
 
 from sherlock.evaluation import tuning as tune
 from sherlock.search.similar import SimilarFinder
-from ui import resources
+from ui import access, resources
 from ui.query_sets import pair_set_ui, query_set_ui
 from ui.tuning import options_ui, per_query_ui, result_ui, simplex_ui, single_vs_fused_ui, slices_ui, weights_text
 from ui.widgets import progress_callback
@@ -31,6 +31,7 @@ chosen = pair_set_ui(ws) if similar else query_set_ui(ws)
 options = options_ui()
 
 if st.button("Run tuning", type="primary", disabled=chosen is None or not options.ready):
+    access.require("tune")
     name, queries, qrels = chosen
     key = (mode, name, hashlib.sha1(json.dumps(sorted(queries), sort_keys=True).encode()).hexdigest(),
            ws.store.revision(), json.dumps(qrels, sort_keys=True))
@@ -64,8 +65,11 @@ if state["current"] != current:  # the workspace's setting changed (applied belo
 result, step = state["result"], state["step"]
 st.divider()
 applied = st.session_state.pop("tuning_applied", None)
-if result_ui(result, state["set"], current):
+refused = None if access.allowed("apply_weights") else access.needs("apply_weights")
+if result_ui(result, state["set"], current, refused=refused):
+    access.require("apply_weights")
     path = tune.apply_result(settings, result, mode=mode)
+    access.audit("apply_weights", f"{mode}: {weights_text(result.weights)}, {result.fusion} over {result.norm}")
     resources.reload_settings()  # the rerun reads the applied setting, and the tiles score it
     st.session_state.tuning_applied = (f"Applied {weights_text(result.weights)}, {result.fusion} over {result.norm} "
                                        f"— saved to `{path}`; {'similar incidents use' if similar else 'search uses'} "

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sherlock.analytics.units import FREQS
 from sherlock.schema import Incident, severity_key
 
 #: What each metric means, shown next to it by the CLI, the page and the notebook.
@@ -55,7 +56,6 @@ EXCLUDED_STATUSES = ("duplicate", "cancelled", "canceled", "false-positive", "te
 EXCLUDED_TAGS = ("game-day", "gameday", "drill", "test", "load-test")
 
 #: ``freq`` → what one period is.
-FREQS = {"D": "day", "W": "week (Monday)", "M": "month"}
 #: Columns that ``by=`` may name.
 GROUPS = ("service", "severity", "category", "status", "family", "theme_label")
 #: ``extra`` fields that name an entity (the frame keeps them as columns of the same name).

@@ -16,6 +16,9 @@ MISSING = "–"
 #: What one period of ``freq`` is called in a sentence ("the latest complete week").
 PERIOD_NAMES = {"D": "day", "W": "week", "M": "month"}
 
+#: The periods reports are cut into: a day, a week (from Monday) or a month (incident patterns and search monitoring).
+FREQS = {"D": "day", "W": "week (Monday)", "M": "month"}
+
 
 def _short(value: float) -> str:
     """One decimal below 100 (``6.2``, ``6`` rather than ``6.0``), none from 100 on (``130``)."""

@@ -3,7 +3,9 @@ held to the citation contract (only retrieved ids may be cited; others are remov
 
 Used by :class:`sherlock.answer.answerer.Answerer` when a key is configured; any failure raises
 :class:`GeminiUnavailable`,
-which the answerer turns into the offline answer with a visible note. The key never appears in a message.
+which the answerer turns into the offline answer with a visible note. The key never appears in a message, and the
+question and the incidents are redacted (:mod:`sherlock.redaction`) before they are put in the prompt: card numbers
+and credentials never leave for Gemini, even from incidents stored before redaction was on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sherlock.config import Settings
 from sherlock.gemini_client import gemini_client, redact_key
+from sherlock.redaction.redactor import Redactor
 from sherlock.schema import Incident
 
 TEMPERATURE = 0.1
@@ -57,7 +60,9 @@ class GeminiAnswerer:
         version = self.settings.answer_prompt_version
         if version not in PROMPTS:
             raise GeminiUnavailable(f"unknown prompt version {version!r}; choose one of: {', '.join(PROMPTS)}")
-        prompt = PROMPTS[version](question, retrieved)
+        redactor = Redactor.from_settings(self.settings)  # before fencing: a placeholder's [] must not pass for [ID]
+        question = redactor.redact_text(question)[0]
+        prompt = PROMPTS[version](question, redactor.redact_incidents(retrieved)[0])
         bound = self.settings.gemini_timeout_s
         try:  # imported before the clock starts: the first import takes about a second
             from google.genai import types

@@ -59,6 +59,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"  possible duplicate: {duplicate.id} of {duplicate.of} ({duplicate.reason})")
         for link in report.links:
             print(f"  linked: {link}")
+        if report.redacted:  # counts per rule (sherlock.redaction), never the secrets
+            print(f"redacted: {report.redacted.describe()}")
         if report.sync:
             print(f"indexes at revision {report.sync.revision}: {report.sync.embedded} embedded, "
                   f"{report.sync.deleted} removed ({report.sync.seconds:.1f}s)")

@@ -1,7 +1,8 @@
 """The ``sherlock`` command line: the parser and the dispatch. ``--json`` output is a stable contract that scripts and
 other pages rely on.
 
-Exit codes: 0 success; 1 some records rejected (ingest) or nothing found (show); 2 bad usage or an unusable file.
+Exit codes: 0 success; 1 some records rejected (ingest) or nothing found (show); 2 bad usage or an unusable file;
+3 an alert fired (``monitor --check``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sherlock.cli import commands, experiments, incidents, serve, sync, tokens
+from sherlock.cli import backup, commands, db, experiments, incidents, monitor, serve, sync, tokens
 from sherlock.storage.ingest import READERS
 
 COMMANDS = {
@@ -35,6 +36,13 @@ COMMANDS = {
     "sync": "fetch what changed in PagerDuty, Jira, ServiceNow, GitHub or incident.io since the last sync, over "
             "their REST APIs",
     "ab-online": "analyse a live chat A/B experiment: helpful rate per arm with CIs, each arm against the control",
+    "monitor": "search monitoring from the query log: traffic, abstain rate, latency, helpful votes per settings "
+               "version, content gaps, drift and alerts (--check exits 3 when one fires)",
+    "export": "back up the workspace to a folder: incidents (canonical JSONL), feedback, query log, settings, "
+              "experiment configs",
+    "import": "restore a backup made by `sherlock export` into an empty workspace, and build its indexes",
+    "db": "the shared store of record (SHERLOCK_STORE_URL, PostgreSQL): migrate its schema (upgrade) or check it "
+          "(status)",
 }
 
 
@@ -170,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     online.add_argument("name", metavar="NAME", help="an online experiment: experiments/NAME.toml, or a path")
     online.add_argument("--no-mlflow", action="store_true", help="do not log the analysis to MLflow")
     online.add_argument("--json", action="store_true")
+
+    watch = commands.add_parser("monitor", help=COMMANDS["monitor"], description=COMMANDS["monitor"])
+    watch.add_argument("--since", type=iso_date, metavar="DATE", help="from this day on (default: 30 days, 12 weeks "
+                       "or 12 months back, or the first logged query when later)")
+    watch.add_argument("--until", type=iso_date, metavar="DATE", help="up to and including this day (default: now)")
+    watch.add_argument("--freq", default="W", choices=["D", "W", "M"], help="periods: day, week (from Monday) or "
+                       "month (default W)")
+    watch.add_argument("--json", action="store_true", help="print the report as JSON")
+    watch.add_argument("--check", action="store_true", help=f"exit with status {monitor.ALERT_EXIT} when an alert "
+                       "fires on the latest period (thresholds: the monitor_alert_* settings)")
+    watch.add_argument("--prune", action="store_true", help="first delete logged queries older than "
+                       "query_log_retention_days, and say how many")
+    backup.add_parsers(commands, COMMANDS["export"], COMMANDS["import"])
+    db.add_parser(commands, COMMANDS["db"])
     return parser
 
 
@@ -210,7 +232,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stats": commands.cmd_stats, "reindex": commands.cmd_reindex, "ask": commands.cmd_ask,
     "feedback": commands.cmd_feedback, "patterns": commands.cmd_patterns, "tune": experiments.cmd_tune,
     "ab": experiments.cmd_ab, "ab-online": experiments.cmd_ab_online, "serve": serve.cmd_serve,
-    "token": tokens.cmd_token, "sync": sync.cmd_sync}
+    "token": tokens.cmd_token, "sync": sync.cmd_sync, "monitor": monitor.cmd_monitor,
+    "export": backup.cmd_export, "import": backup.cmd_import, "db": db.cmd_db}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from typing import Any
 
 from sherlock.cli.output import key_values, print_json
 from sherlock.config import load_settings
+from sherlock.redaction.redactor import RedactionCounts
 from sherlock.sync import NAMES
 
 QUERY_HELP = ("the tool's own filter: JQL for jira (project = OPS), an encoded query for servicenow "
@@ -80,6 +81,8 @@ def report(summary: dict[str, Any]) -> str:
              ("window", f"{summary['since'] or 'the beginning'} → {summary['until'] or 'now'}"
               + (f", query {summary['query']!r}" if summary["query"] else "")),
              ("watermark", summary["watermark"] or "none yet"), ("seconds", str(summary["seconds"]))]
+    if summary.get("redacted"):
+        pairs.insert(3, ("redacted", RedactionCounts(summary["redacted"]).describe()))
     lines = [key_values(pairs)]
     lines += [f"  {item['item']}: {item['reason']}" for item in summary["rejected"]]
     return "\n".join(lines)

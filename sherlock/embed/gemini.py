@@ -1,4 +1,7 @@
-"""Google's Gemini embeddings (optional; needs an API key). The client comes from :mod:`sherlock.gemini_client`."""
+"""Google's Gemini embeddings (optional; needs an API key). The client comes from :mod:`sherlock.gemini_client`.
+
+Every text is redacted (:mod:`sherlock.redaction`) before it is sent: stored incidents already are, queries are not.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import numpy as np
 from sherlock.config import Settings
 from sherlock.embed.base import Embedder, EmbeddingError, check_texts, normalise
 from sherlock.gemini_client import gemini_client, redact_key
+from sherlock.redaction.redactor import Redactor
 
 
 class GeminiEmbedder(Embedder):
@@ -31,6 +35,7 @@ class GeminiEmbedder(Embedder):
         self.name = f"gemini:{self.model}:{dim}"
         self._client = client
         self._lock = threading.Lock()
+        self._redactor = Redactor.from_settings(settings)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Document embeddings (RETRIEVAL_DOCUMENT), in batches of at most 100 texts."""
@@ -50,6 +55,8 @@ class GeminiEmbedder(Embedder):
         from google.genai import types
 
         config = types.EmbedContentConfig(task_type=task_type, output_dimensionality=self.dim)
+        if self._redactor.enabled:  # card numbers and credentials never leave for Gemini
+            texts = [self._redactor.redact_text(text)[0] for text in texts]
         size = min(self.settings.embed_batch_size, self.max_batch)
         rows: list[list[float]] = []
         for start in range(0, len(texts), size):

@@ -2,8 +2,10 @@
 
 The paired tests take two equal-length sequences ``a`` (baseline) and ``b`` (variant), one score per query in the same
 query order; every difference is ``b - a``, so a positive ``diff`` means the variant is better. The tests themselves
-are scipy.stats; this module adds validation, the degenerate cases scipy answers with ``nan`` (identical runs get
-p = 1.0, a zero-width interval), Holm's correction across metrics, and Newcombe's interval for two proportions.
+are scipy.stats, imported when a test runs (the monitoring report needs only the Wilson interval and the z-test,
+written out here, and does not pay for importing scipy.stats); this module adds validation, the degenerate cases scipy
+answers with ``nan`` (identical runs get p = 1.0, a zero-width interval), Holm's correction across metrics, and
+Newcombe's interval for two proportions.
 
 The p-value that decides significance is the paired randomisation test (``PRIMARY_TEST``): Smucker, Allan &
 Carterette, "A comparison of statistical significance tests for information retrieval evaluation", CIKM 2007,
@@ -16,10 +18,10 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 #: A sample of per-query scores: a list, a numpy array or a pandas Series.
 Values = Sequence[float] | np.ndarray
@@ -68,6 +70,7 @@ def bootstrap_ci(diffs: Values, confidence: float = 0.95, resamples: int = 10_00
     Seeded and reproducible. Identical diffs give the zero-width ``(d, d)``; when BCa is undefined (its bias
     correction is infinite, e.g. with very few resamples) the percentile interval of the same resamples is returned.
     """
+    from scipy import stats
     _check_confidence(confidence)
     _check_resamples(resamples)
     d = _sample(diffs, "diffs", min_size=1)
@@ -103,6 +106,7 @@ def _precision_loss_ignored() -> Iterator[None]:
 
 def paired_t(a: Values, b: Values) -> float:
     """Two-sided p of the paired t-test (Student 1908), ``scipy.stats.ttest_rel``; 1.0 when every difference is 0."""
+    from scipy import stats
     x, y = _pairs(a, b)
     if np.all(x == y):
         return 1.0
@@ -115,6 +119,7 @@ def wilcoxon(a: Values, b: Values) -> float:
 
     1.0 when every difference is 0 (nothing is left to rank).
     """
+    from scipy import stats
     x, y = _pairs(a, b)
     if np.all(x == y):
         return 1.0
@@ -133,6 +138,7 @@ def permutation(a: Values, b: Values, resamples: int = 10_000, seed: int = 0) ->
     ``2**n <= resamples``; otherwise seeded Monte Carlo, whose smallest two-sided p is ``2 / (resamples + 1)``.
     1.0 when every difference is 0.
     """
+    from scipy import stats
     _check_resamples(resamples)
     x, y = _pairs(a, b)
     d = y - x
@@ -150,6 +156,7 @@ def welch(a: Values, b: Values) -> float:
 
     1.0 when both samples are constant and equal (scipy gives nan: 0/0).
     """
+    from scipy import stats
     x, y = _sample(a, "a"), _sample(b, "b")
     if np.all(x == x[0]) and np.all(y == x[0]):
         return 1.0
@@ -255,16 +262,24 @@ def _check_counts(successes: int, n: int, side: str) -> None:
 
 
 def wilson_ci(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (Wilson 1927), ``binomtest(...).proportion_ci(method="wilson")``.
+    """Wilson score interval for a proportion (Wilson 1927), as ``binomtest(...).proportion_ci(method="wilson")``.
 
-    ``(0.0, 1.0)`` when ``n == 0``: nothing observed, every rate is possible.
+    Newcombe's (1998, Stat. Med. 17:857–872, method 3) form, as scipy writes it: ``center ± z/(2(n+z²)) ·
+    sqrt(4npq + z²)`` with ``center = (2np + z²)/(2(n+z²))`` and ``z`` the normal quantile at ``(1+confidence)/2``;
+    the bound at 0 (at 1) is exactly 0 (1) when there are no successes (failures). Computed here, without scipy, so
+    that the monitoring report does not import scipy.stats. ``(0.0, 1.0)`` when ``n == 0``: nothing observed, every
+    rate is possible.
     """
     _check_counts(successes, n, "")
     _check_confidence(confidence)
     if n == 0:
         return 0.0, 1.0
-    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    z = NormalDist().inv_cdf(0.5 + 0.5 * confidence)
+    p = successes / n
+    denom = 2 * (n + z ** 2)
+    center = (2 * n * p + z ** 2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z ** 2)
+    return (0.0 if successes == 0 else center - delta), (1.0 if successes == n else center + delta)
 
 
 def _newcombe_interval(successes_a: int, n_a: int, successes_b: int, n_b: int,
@@ -297,11 +312,13 @@ def two_proportion(successes_a: int, n_a: int, successes_b: int, n_b: int, confi
     table = np.array([[successes_a, n_a - successes_a], [successes_b, n_b - successes_b]])
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     if expected.min() < 5:
+        from scipy import stats
         test, p = "fisher", float(stats.fisher_exact(table).pvalue)
     else:
         # Expected counts >= 5 in every cell imply 0 < pooled < 1, so the standard error is positive.
         pooled = (successes_a + successes_b) / (n_a + n_b)
         z = (rate_b - rate_a) / math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-        test, p = "z", float(2 * stats.norm.sf(abs(z)))
+        # two-sided normal tail 2·Φ(−|z|) = erfc(|z|/√2), what scipy's norm.sf computes
+        test, p = "z", float(math.erfc(abs(z) / math.sqrt(2)))
     low, high = _newcombe_interval(successes_a, n_a, successes_b, n_b, confidence)
     return {**result, "ci95": [low, high], "test": test, "p": p}

@@ -114,7 +114,8 @@ def with_note(incident: Any, note: str) -> dict[str, Any]:
 
 
 def receive(service: Service, source: str, event: Event) -> dict[str, Any]:
-    """Store the event's incident, index it, and for a new one find the similar past incidents."""
+    """Store the event's incident (redacted: :meth:`~sherlock.storage.workspace.Workspace.put`), index it, and for a
+    new one find the similar past incidents."""
     from sherlock.schema import Incident
     from sherlock.storage.importers import importer
     answer: dict[str, Any] = {"source": source, "event": event.name, "id": None, "action": "ignored"}
@@ -139,7 +140,7 @@ def receive(service: Service, source: str, event: Event) -> dict[str, Any]:
             f"{e['field']}: {e['message']}" for e in field_errors(exc.errors(), ("incident",)))) from None
     result, _ = service.workspace.put([incident], source=f"webhook:{source}")
     action = "added" if result.added else "updated" if result.updated else "unchanged"
-    answer.update(id=incident.id, action=action)
+    answer.update(id=incident.id, action=action, redacted=result.redacted)  # counts per rule, never the secrets
     if event.kind == "opened" or action == "added":
         k = service.settings.webhook_similar_k
         answer["similar"] = service.finder.similar(incident.id, k=k).as_dict() if k else None

@@ -158,6 +158,15 @@ class FeedbackStore:
         return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
                                row[5], json.loads(row[6]), row[7], row[8], row[9], row[10], row[11]) for row in rows]
 
+    def votes(self) -> list[tuple[str, bool, int | None, str, str | None]]:
+        """The thumbs votes (rows with ``helpful`` set), oldest first, as ``(timestamp ISO, helpful, log_id, query,
+        session_id)``: what the monitoring report joins to the query log, read without decoding the JSON columns
+        that :meth:`records` decodes (a million-query log has tens of thousands of votes)."""
+        with self._file.connection() as connection:
+            rows = connection.execute("SELECT created_at, helpful, log_id, query, session_id FROM feedback "
+                                      "WHERE helpful IS NOT NULL ORDER BY id").fetchall()
+        return [(row[0], bool(row[1]), row[2], row[3], row[4]) for row in rows]
+
     def count(self) -> int:
         """How many rows are stored."""
         with self._file.connection() as connection:

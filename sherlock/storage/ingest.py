@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sherlock.redaction.redactor import Redactor
 from sherlock.schema import Incident
 from sherlock.storage.importers import IMPORTERS, detect_source, read_importer
 from sherlock.storage.importers.csv_exports import CSV_READERS, csv_header, detect_csv
@@ -46,7 +47,8 @@ class Rejection:
 @dataclass
 class FileReport:
     """What happened to one file. ``status`` is ``ok``, ``rejected`` (some records bad), or ``unusable``; ``stored``
-    is False when the file was unusable or ``strict`` withheld it; ``fields``: the file's own field names."""
+    is False when the file was unusable or ``strict`` withheld it; ``fields``: the file's own field names;
+    ``redacted``: secrets replaced before storing, per rule (:mod:`sherlock.redaction`; counts, never the secrets)."""
 
     path: str
     format: str = "?"
@@ -59,6 +61,7 @@ class FileReport:
     error: str | None = None
     stored: bool = True
     fields: list[str] = field(default_factory=list)
+    redacted: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -87,7 +90,7 @@ class FileReport:
             "records": self.records, "added": len(self.added), "updated": len(self.updated),
             "unchanged": len(self.unchanged), "rejected": [str(r) for r in self.rejected], "stored": self.stored,
             "error": self.error, "duplicate_content": [{"id": a, "same_as": b} for a, b in self.duplicate_content],
-            "fields": self.fields,
+            "fields": self.fields, "redacted": dict(self.redacted),
         }
 
 
@@ -267,13 +270,17 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict[str, str] | None = No
 
 
 def ingest_file(store: Store, path: Path, fmt: str = "auto", mapping: dict[str, str] | None = None,
-                strict: bool = False, root: Path | None = None) -> FileReport:
-    """Validate ``path`` and upsert its good records (none of them when ``strict`` and any record was rejected).
-    A folder is unusable here: :func:`ingest_paths` (or :func:`expand_paths`) reads the files inside it."""
+                strict: bool = False, root: Path | None = None, redactor: Redactor | None = None) -> FileReport:
+    """Validate ``path`` and upsert its good records (none of them when ``strict`` and any record was rejected),
+    each redacted first by ``redactor`` when one is given (the counts in ``report.redacted``). A folder is unusable
+    here: :func:`ingest_paths` (or :func:`expand_paths`) reads the files inside it."""
     report, good = read_file(path, fmt, mapping, root)
     if report.error or (strict and report.rejected):
         report.stored = not (strict and report.rejected) and not report.error
         return report
+    if redactor is not None and redactor.enabled:
+        good, counts = redactor.redact_incidents(good)
+        report.redacted = counts.as_dict()
     report.duplicate_content = _same_content(store, good)
     result = store.upsert(good, source=str(path))
     report.added, report.updated, report.unchanged = result.added, result.updated, result.unchanged
@@ -290,13 +297,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def ingest_paths(store: Store, paths: Iterable[str | Path], fmt: str = "auto",
-                 mapping: dict[str, str] | None = None, strict: bool = False) -> list[FileReport]:
+                 mapping: dict[str, str] | None = None, strict: bool = False,
+                 redactor: Redactor | None = None) -> list[FileReport]:
     """:func:`ingest_file` for every file of :func:`expand_paths`, each postmortem's ``extra["path"]`` relative to
     the folder it was found in (to its own folder for a file named directly)."""
     files: dict[Path, Path | None] = {}
     for path, root in _expand(paths):
         files.setdefault(path, root)
-    return [ingest_file(store, path, fmt, mapping, strict, root) for path, root in files.items()]
+    return [ingest_file(store, path, fmt, mapping, strict, root, redactor) for path, root in files.items()]
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path | None]]:

@@ -190,9 +190,12 @@ def save_snapshot(target: Path, snapshot: IndexSnapshot, collection: str, write_
     (staging / "entities.json").write_text(json.dumps(snapshot.entities.to_json()))
     np.save(staging / "vectors.npy", snapshot.vectors)
     (staging / "vector_ids.json").write_text(json.dumps(ids))
-    # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK
-    synonyms()  # their stems too, so expanding a cold query needs no stemmer either
-    (staging / "stems.json").write_text(json.dumps(known_stems(), ensure_ascii=False), encoding="utf-8")
+    # the corpus's stems: a search that loads this snapshot tokenizes known words without importing NLTK; only the
+    # words of the corpus and of the synonyms (so expanding a cold query needs no stemmer either), never the rest of
+    # what this process stemmed: queries typed into it, other workspaces' words
+    used = set(snapshot.tfidf.vocabulary_) | set(synonyms())
+    stems = {word: stem for word, stem in known_stems().items() if stem in used}
+    (staging / "stems.json").write_text(json.dumps(stems, ensure_ascii=False), encoding="utf-8")
     (staging / "manifest.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, "revision": snapshot.revision,
                                                        "collection": collection, "build": snapshot.build,
                                                        "bm25": snapshot.bm25.get_params()}))

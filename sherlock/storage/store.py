@@ -56,11 +56,12 @@ CREATE INDEX IF NOT EXISTS deleted_revision ON deleted (revision);
 
 @dataclass
 class UpsertResult:
-    """What one ``Store.upsert`` did, by id."""
+    """What one ``Store.upsert`` did, by id; ``redacted``: what ``Workspace.put`` redacted before it, per rule."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    redacted: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -183,20 +184,24 @@ class Store:
 
     def iter_incidents(self, batch_size: int = 2000) -> Iterator[Incident]:
         """All incidents in id order, read in batches (constant memory for the reader)."""
-        last = ""
-        while True:
-            with self._lock:
-                rows = self._db.execute("SELECT id, record FROM incidents WHERE id > ? ORDER BY id LIMIT ?",
-                                        (last, batch_size)).fetchall()
-            if not rows:
-                return
-            for _, record in rows:
-                yield Incident.model_validate_json(record)
-            last = rows[-1][0]
+        return (incident for incident, _ in self.iter_with_sources(batch_size))
 
     def all(self) -> list[Incident]:
         """Every incident, in id order."""
         return list(self.iter_incidents())
+
+    def iter_with_sources(self, batch_size: int = 2000) -> Iterator[tuple[Incident, str | None]]:
+        """:meth:`iter_incidents` with where each incident came from (the ``source`` it was stored with)."""
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT id, record, source FROM incidents WHERE id > ? ORDER BY id LIMIT ?",
+                                        (last, batch_size)).fetchall()
+            if not rows:
+                return
+            for _, record, source in rows:
+                yield Incident.model_validate_json(record), source
+            last = rows[-1][0]
 
     def changes_since(self, revision: int) -> tuple[list[str], list[str]]:
         """``(changed, deleted)``: the ids added or updated after ``revision`` (stored now), and the ids deleted after

@@ -33,6 +33,7 @@ from typing import Any, cast
 import numpy as np
 
 from sherlock.config import DEMO_DIR, Settings
+from sherlock.redaction.redactor import RedactionCounts, Redactor
 from sherlock.schema import Incident
 from sherlock.search.entities import EntityDictionary
 from sherlock.storage.duplicates import Duplicate, find_duplicates
@@ -83,11 +84,19 @@ class IngestReport:
     possible_duplicates: list[Duplicate] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
 
+    @property
+    def redacted(self) -> RedactionCounts:
+        """Secrets replaced before storing, per rule, over all files (:mod:`sherlock.redaction`)."""
+        total = RedactionCounts()
+        for file in self.files:
+            total.update(file.redacted)
+        return total
+
     def as_dict(self) -> dict[str, Any]:
         return {"files": [report.as_dict() for report in self.files],
                 "sync": self.sync.as_dict() if self.sync else None,
                 "possible_duplicates": [duplicate.as_dict() for duplicate in self.possible_duplicates],
-                "links": [link.as_dict() for link in self.links]}
+                "links": [link.as_dict() for link in self.links], "redacted": self.redacted.as_dict()}
 
 
 class Workspace:
@@ -106,6 +115,12 @@ class Workspace:
     @cached_property
     def store(self) -> Store:
         return Store(self.settings.store_path)
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """What every incident passes through before it is stored (:mod:`sherlock.redaction`): the store, the indexes
+        and the embeddings only ever see redacted text."""
+        return Redactor.from_settings(self.settings)
 
     @cached_property
     def embedder(self) -> Any:
@@ -149,11 +164,12 @@ class Workspace:
         :func:`sherlock.storage.ingest.expand_paths`), then bring the indexes up to date (even if nothing changed:
         that is how re-running an interrupted ingest completes it). A postmortem whose id is stored from another file
         is stored under its own id, and incidents that mention each other are linked (:mod:`sherlock.storage.links`).
-        """
+        Card numbers and credentials are redacted before anything is stored (:attr:`redactor`; counts per file in
+        the report)."""
         report = IngestReport()
         with self._writer:
             writer = LinkingWriter(self.store)  # postmortem copies kept apart, stored links kept (storage.links)
-            report.files.extend(ingest_paths(cast(Store, writer), paths, fmt, mapping, strict))
+            report.files.extend(ingest_paths(cast(Store, writer), paths, fmt, mapping, strict, self.redactor))
             note_copies(report.files, writer.copies)
             changed = [doc_id for file in report.files for doc_id in (*file.added, *file.updated)]
             report.links = link_incidents(self.store, changed, writer.copies)
@@ -164,9 +180,12 @@ class Workspace:
     def put(self, incidents: Sequence[Incident], source: str) -> tuple[UpsertResult, SyncReport]:
         """Store already validated incidents (added or updated by id; links already stored kept), link them with
         the incidents they mention or that mention them (:mod:`sherlock.storage.links`), and bring the indexes up to
-        date: what a webhook delivers."""
+        date: what a webhook delivers and a sync stores. Each incident is redacted first (:attr:`redactor`; the
+        counts per rule in ``result.redacted``)."""
+        incidents, redacted = self.redactor.redact_incidents(incidents)
         with self._writer:
             result = self.store.upsert(carry_links(self.store, incidents), source=source)
+            result.redacted = redacted.as_dict()
             link_incidents(self.store, [*result.added, *result.updated])
             return result, self.sync()
 

@@ -27,7 +27,7 @@ from sherlock.storage.workspace import Progress, Workspace
 from sherlock.sync import NAMES, github, incidentio, jira, pagerduty, servicenow
 from sherlock.sync.base import Page, newest, safe_utc, utc
 from sherlock.sync.http import Client, SyncError
-from sherlock.sync.watermarks import Watermarks, state_path
+from sherlock.sync.watermarks import Watermarks, open_watermarks
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class SyncSummary:
     """What one sync did. ``since``: where it asked the API to start (the watermark less the overlap, ``--since``,
     or the resume point); ``fetched``: items received; ``skipped``: items the importer leaves out (pull requests);
     ``rejected``: ``{"item", "reason"}`` of each item that could not be an incident; ``retries``: HTTP retries;
-    ``watermark``: the source's watermark after the run."""
+    ``watermark``: the source's watermark after the run; ``redacted``: secrets replaced before storing, per rule."""
 
     source: str
     since: str | None = None
@@ -74,6 +74,7 @@ class SyncSummary:
     retries: int = 0
     watermark: str | None = None
     seconds: float = 0.0
+    redacted: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +91,7 @@ def sync_source(workspace: Workspace, source: str, since: datetime | None = None
     (settings: a missing credential names its variable) or :class:`~sherlock.sync.http.SyncError` (the API)."""
     chosen = lookup(SOURCES, source, "sync source")
     since, until = (when.replace(tzinfo=UTC) if when and when.tzinfo is None else when for when in (since, until))
-    marks = Watermarks(state_path(workspace.settings))
+    marks = open_watermarks(workspace.settings)
     try:
         client = chosen.connect(workspace.settings, sleep=sleep)
         with client:
@@ -181,6 +182,8 @@ class _Run:
             self.summary.added += len(result.added)
             self.summary.updated += len(result.updated)
             self.summary.unchanged += len(result.unchanged)
+            for rule, count in result.redacted.items():
+                self.summary.redacted[rule] = self.summary.redacted.get(rule, 0) + count
             self.batch.clear()
         if resume is not None:
             self.marks.save_progress(self.source.name, {**self.state, "cursor": resume})

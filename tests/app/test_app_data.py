@@ -230,6 +230,7 @@ def test_the_preview_shows_each_files_format_and_first_records_and_stores_nothin
     assert not app.exception, app.exception
     assert stored(home) == 14 and not previews(app)  # stored; the report says it now, not the preview
     assert report_rows(app)["part.csv"]["outcome"] == "partly stored (2 stored, 1 rejected)"
+    assert not (home / "uploads").exists()  # the raw uploads are not kept: only what redaction let through is
 
 
 def map_odd_fields(app: AppTest) -> AppTest:

@@ -2,7 +2,7 @@
 Chromium through Playwright. Every page opens without an exception, a deep link that is a fresh server's first request
 gets the app's navigation and layout, the chat cites JSP-1017 for the IRCTC webhook question, lists the other causes
 of OOMKilled pods after a deploy, and says honestly that nothing matches an off-topic one. The home holds the original
-SherlockAI incidents and every fourth demo incident.
+SherlockAI incidents and every fourth demo incident, and six weeks of generated search traffic in its query log.
 
 Chromium is Debian's ``/usr/bin/chromium`` (``apt-get install chromium``; ``.ci/run`` installs it), never Playwright's
 own browser download, which cannot reach its CDN from CI. Each page is also saved as a full-page screenshot; with
@@ -39,9 +39,11 @@ PAGES = [
     ("tuning", "tuning", "tuning"),
     ("experiments", "experiments", "Experiments"),
     ("patterns", "patterns", "patterns"),
+    ("monitoring", "monitoring", "Monitoring"),
     ("data", "data", "Data"),
 ]
-NAV_TITLES = ["Overview", "Chat search", "Incident", "Fusion tuning", "Experiments", "Incident patterns", "Data"]
+NAV_TITLES = ["Overview", "Chat search", "Incident", "Fusion tuning", "Experiments", "Incident patterns", "Monitoring",
+              "Data"]
 # the app has finished a run: connected, script not running, no "Running…" widget, spinner or loading skeleton
 APP_IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -123,6 +125,28 @@ def ab_runs(juspay_home, juspay_queries, juspay_qrels, tmp_path_factory) -> Path
     return juspay_home
 
 
+# six weeks of generated traffic (real searches of the demo's labelled questions, two settings versions, votes) in the
+# workspace's query log, the last week with a share of off-topic questions: the Monitoring page's charts, gap themes,
+# drift and alerts have something real to show
+TRAFFIC_SCRIPT = """
+import sys
+from sherlock.config import load_settings
+from sherlock.monitoring.traffic import TopicShift, generate_traffic
+from sherlock.storage.demo import load_demo_queries
+from sherlock.storage.workspace import Workspace
+workspace = Workspace(load_settings(home=sys.argv[1], demo=False))
+shift = TopicShift(load_demo_queries(name="offtopic.jsonl"), start_day=35, share=0.35)
+print(generate_traffic(workspace, days=42, queries_per_day=60, seed=7, shift=shift))
+"""
+
+
+@pytest.fixture(scope="module")
+def query_traffic(juspay_home) -> Path:
+    """The browser home with a query log to monitor (written by a separate process, like the incidents)."""
+    subprocess.run([sys.executable, "-c", TRAFFIC_SCRIPT, str(juspay_home)], cwd=ROOT, check=True, timeout=600)
+    return juspay_home
+
+
 @pytest.fixture(scope="module")
 def streamlit_server(start_server):
     """``with streamlit_server(home, log_path) as url:`` ``streamlit run app.py`` on a free port over ``home`` with
@@ -146,7 +170,7 @@ def streamlit_server(start_server):
 
 
 @pytest.fixture(scope="module")
-def app_url(juspay_home, ab_runs, streamlit_server, tmp_path_factory) -> Iterator[str]:
+def app_url(juspay_home, ab_runs, query_traffic, streamlit_server, tmp_path_factory) -> Iterator[str]:
     """The app over ``juspay_home``, one server for the module's tests; its log holds no warning once they are done
     (a deprecated Streamlit argument, for one, is logged there on every use)."""
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
@@ -291,6 +315,11 @@ def test_every_page_opens_without_an_exception(page, app_url, screenshots, name,
     if name == "experiments":  # the newest A/B's arms are compared: win/tie/loss tiles and both charts are drawn
         assert "B better (dense-only)" in " ".join(page.get_by_test_id("stMetric").all_inner_texts())
         assert page.locator(".js-plotly-plot").count() >= 2
+    if name == "monitoring":  # the generated traffic drawn: tiles, the five charts, gap examples to ask again
+        tiles = " ".join(page.get_by_test_id("stMetric").all_inner_texts())
+        assert all(label in tiles for label in ("Queries", "Abstain rate", "p95 latency", "Helpful rate")), tiles
+        assert page.locator(".js-plotly-plot").count() == 5
+        assert page.get_by_role("button", name="Download monitoring-periods.csv").count() == 1
     if name == "tuning":  # tune on the demo labelled set (its incidents are in the browser home): the results drawn
         page.get_by_role("button", name="Run tuning").click()
         page.get_by_text("Apply these weights").first.wait_for(timeout=TIMEOUT_MS * 2)

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from sherlock.config import load_settings
-from sherlock.monitoring.querylog import QueryLog, hash_key, query_log
+from sherlock.monitoring.events import hash_key
+from sherlock.monitoring.querylog import QueryLog, query_log
 
 
 @pytest.fixture

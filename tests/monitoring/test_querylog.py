@@ -16,19 +16,18 @@ import numpy as np
 import pytest
 
 from sherlock.config import load_settings
-from sherlock.monitoring.querylog import (
+from sherlock.monitoring.events import (
     PROJECTED_DIM,
     TOP_IDS,
     QueryEvent,
-    QueryLog,
     hash_key,
     id_at,
     project,
     query_key,
-    query_log,
     ranking_settings,
     settings_hash,
 )
+from sherlock.monitoring.querylog import QueryLog, query_log
 
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 
@@ -148,7 +147,8 @@ def test_a_failure_to_log_never_fails_the_query(tmp_path, caplog):
     assert broken.record(event()) is not None  # queued: the write fails later, on the writer thread
     assert broken.flush() and broken.dropped == 1
     assert "searches are unaffected" in caplog.text
-    assert broken.record(event(vector="not a vector")) is None and broken.dropped == 2
+    assert broken.record(event(vector="not a vector")) is not None  # a bad event is dropped by the writer alone
+    assert broken.flush() and broken.dropped == 2
 
 
 def test_the_process_wide_log_follows_the_settings(tmp_path):
@@ -163,7 +163,8 @@ def test_the_process_wide_log_follows_the_settings(tmp_path):
 
 KILLED_WRITER = """
 import sys, time
-from sherlock.monitoring.querylog import QueryEvent, QueryLog
+from sherlock.monitoring.querylog import QueryLog
+from sherlock.monitoring.events import QueryEvent
 log = QueryLog(sys.argv[1], b"k")
 for n in range(10**9):
     log.record(QueryEvent("app", "search", f"question {n}", "hybrid", False, 1.0, {"w": 1}))
@@ -193,3 +194,17 @@ def test_kill_9_while_logging_leaves_a_usable_log(tmp_path):
     reopened.flush()
     assert reopened.count() == written + 1
     reopened.close()
+
+
+def test_the_workspace_log_redacts_cards_and_credentials_before_storing_or_hashing(tmp_path):
+    settings = load_settings(home=tmp_path, demo=False)
+    log = query_log(settings)
+    assert log is not None
+    log.record(event("card 4111 1111 1111 1111 declined, password=hunter2"))
+    log.flush()
+    [row] = rows(log)
+    assert "4111 1111 1111 1111" not in row["query"] and "hunter2" not in row["query"]
+    assert "1111" in row["query"] and "[redacted:password]" in row["query"]
+    assert row["query_key"] == query_key(row["query"], hash_key(settings))
+    raw = (tmp_path / "query_log.sqlite").read_bytes() + (tmp_path / "query_log.sqlite-wal").read_bytes()
+    assert b"hunter2" not in raw and b"4111 1111 1111 1111" not in raw

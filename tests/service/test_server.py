@@ -190,6 +190,11 @@ def test_webhooks_store_the_incident_and_return_similar_ones(served, shared_data
                                "content": "Rolled back the bank connector to 2.3.1; payments recovered",
                                "type": "incident_note"}}}
     assert deliver(served, "pagerduty", note).json()["action"] == "updated"
+    note["event"]["data"]["content"] = "Customer card 4111 1111 1111 1111 was charged twice"
+    answer = deliver(served, "pagerduty", note).json()
+    assert answer["action"] == "updated" and answer["redacted"] == {"card_number": 1}  # counts, never the number
+    stored = served.read.get("/v1/incidents/PD-4711").json()
+    assert "[card ••••1111]" in json.dumps(stored, ensure_ascii=False) and "4111 1111" not in json.dumps(stored)
     assert "Rolled back" in served.read.get("/v1/incidents/PD-4711").json()["resolution"]
 
     issues = json.loads((shared_data / "exports/github/betamax_issues_open_asc.json").read_text())

@@ -194,10 +194,11 @@ def test_report_lists_the_source_fields_before_mapping(store, tmp_path):
     assert report.outcome == "partly stored (1 stored, 1 rejected)" and store.get("K-1").extra == {"sev": "SEV2"}
 
 
-def test_json_report_keeps_its_keys_and_adds_outcome_and_fields(store, juspay_issues):
+def test_json_report_keeps_its_keys_and_adds_outcome_fields_and_redacted(store, juspay_issues):
     report = ingest_file(store, juspay_issues).as_dict()
     assert set(report) == {"path", "format", "status", "records", "added", "updated", "unchanged", "rejected",
-                           "stored", "error", "duplicate_content", "outcome", "fields"}
+                           "stored", "error", "duplicate_content", "outcome", "fields", "redacted"}
+    assert report["redacted"] == {}  # no redactor given to ingest_file: Workspace.ingest passes its own
     assert (report["status"], report["outcome"], report["error"]) == ("ok", "stored 77", None)
     first = json.loads(juspay_issues.read_text())[0]
     assert report["fields"][:len(first)] == list(first)  # the first record's fields, then the others as first met

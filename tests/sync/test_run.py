@@ -163,3 +163,19 @@ def test_a_missing_credential_names_the_variable_to_set(saas, sync_workspace):
 def test_an_unknown_source_lists_the_valid_ones(sync_workspace):
     with pytest.raises(ValueError, match="choose one of: github, incidentio, jira, pagerduty, servicenow"):
         sync_source(sync_workspace(), "opsgenie")
+
+
+def test_a_sync_stores_redacted_incidents_and_counts_what_it_redacted(saas, sync_workspace):
+    from sherlock.cli.sync import report
+    workspace = sync_workspace()
+    issues = saas.seed("jira", 4)
+    issues[0]["fields"]["summary"] = "Card 4111 1111 1111 1111 declined"
+    issues[2]["fields"]["summary"] = "Worker ran with password=hunter2-Pa55 and AKIAIOSFODNN7EXAMPLE"
+    summary = sync_source(workspace, "jira")
+    assert summary.added == 4 and summary.redacted == {"card_number": 1, "password": 1, "aws_access_key": 1}
+    titles = {incident.title for incident in workspace.store.iter_incidents()}
+    assert {"Card [card ••••1111] declined",
+            "Worker ran with password=[redacted:password] and [redacted:aws_access_key]"} <= titles
+    text = report(summary.as_dict())
+    assert "redacted   1 aws_access_key, 1 card_number, 1 password" in text
+    assert not any(secret in text for secret in ("4111", "hunter2", "AKIAIOSFODNN7EXAMPLE"))

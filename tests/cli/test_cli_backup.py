@@ -1,0 +1,24 @@
+"""``sherlock export`` and ``sherlock import``: a round trip through the command line, and the refusals."""
+
+from __future__ import annotations
+
+
+def test_export_then_import_into_an_empty_home_searches_alike(cli, juspay_home, make_home, tmp_path):
+    folder = tmp_path / "backup"
+    exported = cli.json("--home", juspay_home, "export", folder, "--json")
+    assert exported["counts"]["incidents"] == 77 and (folder / "incidents.jsonl").is_file()
+    target = make_home("restored")
+    code, out, err = cli("--home", target, "import", folder)
+    assert code == 0, err
+    assert out.startswith(f"imported from {folder}: 77 incidents") and "indexes built" in out
+    search = ["search", "pinelabs RSA decryption error", "-k", "5", "--json"]
+    restored = [hit["id"] for hit in cli.json("--home", target, *search)["results"]]
+    assert restored == [hit["id"] for hit in cli.json("--home", juspay_home, *search)["results"]]
+    code, _, err = cli("--home", target, "import", folder)  # a second import would merge: refused
+    assert code == 2 and "already holds 77 incident(s)" in err
+
+
+def test_export_into_a_folder_with_files_is_refused(cli, juspay_home, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = cli("--home", juspay_home, "export", tmp_path)
+    assert code == 2 and "not an empty folder" in err and (tmp_path / "notes.txt").read_text() == "mine"
