@@ -8,6 +8,7 @@ that changes it (ingest, sync, delete, applied weights, online experiments start
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -50,7 +51,9 @@ def _open(settings: Settings) -> SQLiteFile:
 
 def record(settings: Settings, actor: str, action: str, target: str = "", source: str = "app") -> AuditEntry:
     """Add one row to the workspace's audit log and return it. ``action`` must be a key of
-    :data:`sherlock.access.ACTIONS` (``ValueError`` listing them otherwise); ``actor`` must not be empty."""
+    :data:`sherlock.access.ACTIONS` (``ValueError`` listing them otherwise); ``actor`` must not be empty. The app
+    records the signed-in user; the CLI the operating-system user (``cli <host>``); the API the token's name
+    (``api <client address>``)."""
     lookup(ACTIONS, action, "action")
     if not actor.strip():
         raise ValueError(f"an audit entry needs an actor (an e-mail address, or {LOCAL_ACTOR!r} without sign-in)")
@@ -76,3 +79,15 @@ def entries(settings: Settings, limit: int = 200) -> list[AuditEntry]:
     finally:
         db.close()
     return [AuditEntry(*row) for row in rows]
+
+
+def record_quietly(settings: Settings, actor: str, action: str, target: str = "", source: str = "cli") -> bool:
+    """:func:`record` for callers whose action has already happened (the CLI, the API): a log that cannot be written
+    is a warning on the ``sherlock.audit`` logger, not a failed ingest or delete; returns whether it was written."""
+    try:
+        record(settings, actor, action, target[:500], source)
+        return True
+    except Exception:  # the change itself succeeded: say that its record is missing
+        logging.getLogger("sherlock.audit").warning("the audit log at %s could not be written for %s by %s",
+                                                    settings.audit_path, action, actor, exc_info=True)
+        return False

@@ -214,10 +214,39 @@ def iso_date(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date like 2025-01-31") from None
 
 
+#: Commands that change the workspace, as audit log entries: ``command → (action, target of the args)``; ``None``
+#: when these args change nothing (``tune`` without ``--apply``).
+AUDITED: dict[str, Callable[[argparse.Namespace], tuple[str, str] | None]] = {
+    "ingest": lambda a: ("ingest", ", ".join(a.paths)),
+    "import": lambda a: ("ingest", f"backup {a.folder}"),
+    "delete": lambda a: ("delete_incidents", ", ".join(a.ids)),
+    "reindex": lambda a: ("reindex", ""),
+    "sync": lambda a: ("sync", a.source),
+    "tune": lambda a: ("apply_weights", "sherlock tune --apply") if a.apply else None,
+    "token": lambda a: ("api_tokens", f"{a.action} {a.name}") if a.action in ("create", "revoke") else None,
+}
+
+
+def audit(args: argparse.Namespace) -> None:
+    """Record a command that changed the workspace in its audit log: who (the operating-system user) and where from
+    (``cli`` and the host)."""
+    import getpass
+    import socket
+
+    from sherlock.audit import record_quietly
+    from sherlock.config import load_settings
+    entry = AUDITED[args.command](args)
+    if entry is not None:
+        record_quietly(load_settings(args.home), getpass.getuser(), *entry, source=f"cli {socket.gethostname()}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return HANDLERS[args.command](args)
+        code = HANDLERS[args.command](args)
+        if args.command in AUDITED and code in (0, 1):  # 1: an ingest that stored some records and rejected others
+            audit(args)
+        return code
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         print(f"sherlock {args.command}: error: {exc}", file=sys.stderr)
         return 2

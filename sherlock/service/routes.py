@@ -33,6 +33,13 @@ def caller(request: Request) -> str | None:
     return getattr(request.state, "caller", None)
 
 
+def audited(request: Request, service: Any, action: str, target: str) -> None:
+    """Record a change made through the API in the workspace's audit log: who (the token's name) and from where."""
+    from sherlock.audit import record_quietly
+    client = request.client.host if request.client else "unknown"
+    record_quietly(service.settings, caller(request) or "anonymous", action, target, source=f"api {client}")
+
+
 def logged(log_id: int | None) -> str | None:
     """A query log row id as the API returns it: a string (the id has 61 bits, more than a JavaScript number holds
     exactly). Send it back as ``log_id`` with feedback on that answer."""
@@ -91,16 +98,20 @@ def ingest(request: Request, body: Annotated[Any, Body()], service: Running) -> 
     rejected record named by its index in the body (``body:N``)."""
     report = ingest_body(service.workspace, body)
     metrics_of(request).ingested(report)
+    files = report.get("files", [])
+    audited(request, service, "ingest", f"POST /v1/incidents: {sum(f.get('added', 0) for f in files)} added, "
+                                        f"{sum(f.get('updated', 0) for f in files)} updated")
     return report
 
 
 @router.delete("/incidents/{incident_id:path}", dependencies=[scope("admin")])
-def delete(incident_id: str, service: Running) -> dict[str, Any]:
+def delete(incident_id: str, request: Request, service: Running) -> dict[str, Any]:
     """Delete one incident (exact id) from the store and every index."""
     found = service.workspace.store.get(incident_id)
     if found is None:
         raise ServiceError(404, "Not found", f"no incident {incident_id} in this workspace")
     report = service.workspace.delete([found.id])
+    audited(request, service, "delete_incidents", found.id)
     return {"deleted": [found.id], "sync": report.as_dict()}
 
 

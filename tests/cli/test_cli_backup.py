@@ -22,3 +22,20 @@ def test_export_into_a_folder_with_files_is_refused(cli, juspay_home, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     code, _, err = cli("--home", juspay_home, "export", tmp_path)
     assert code == 2 and "not an empty folder" in err and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_commands_that_change_the_workspace_are_audited(cli, make_home, juspay_issues, tmp_path):
+    import getpass
+
+    from sherlock.audit import entries
+    from sherlock.config import load_settings
+    home = make_home("audited")
+    code, _, err = cli("--home", home, "ingest", juspay_issues)
+    assert code == 0, err
+    cli.json("--home", home, "search", "refund failed", "--json")  # reads: not audited
+    assert cli("--home", home, "delete", "JSP-1001")[0] == 0
+    assert cli("--home", home, "token", "create", "bot", "--scope", "read")[0] == 0
+    logged = entries(load_settings(home=home))
+    assert [(e.action, e.target) for e in logged] == [("api_tokens", "create bot"), ("delete_incidents", "JSP-1001"),
+                                                      ("ingest", str(juspay_issues))]
+    assert {e.actor for e in logged} == {getpass.getuser()} and all(e.source.startswith("cli ") for e in logged)

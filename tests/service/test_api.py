@@ -226,3 +226,18 @@ def test_searches_are_logged_and_feedback_joins_them(client, juspay_workspace):
     search, ask = rows.loc[int(data["log_id"])], rows.loc[int(asked["log_id"])]
     assert (search["channel"], search["kind"], ask["kind"]) == ("api", "search", "ask")
     assert search["session"].startswith("test-admin-")  # the token's name: the API caller
+
+
+def test_changes_through_the_api_are_audited(juspay_workspace, bearer, workspace_factory):
+    from sherlock.audit import entries
+    workspace = workspace_factory("api-audit")
+    admin = bearer(workspace.settings, "admin")
+    with TestClient(create_app(workspace.settings), headers=admin) as client:
+        assert client.app.state.service.ready(wait=120)
+        new = {"id": "AUD-1", "title": "Kafka consumer lag on payments topic", "description": "lag grew to 2h"}
+        assert client.post("/v1/incidents", json=new).status_code == 200
+        assert client.delete("/v1/incidents/AUD-1").status_code == 200
+    logged = entries(workspace.settings)
+    assert [(e.action, e.target) for e in logged] == [("delete_incidents", "AUD-1"),
+                                                      ("ingest", "POST /v1/incidents: 1 added, 0 updated")]
+    assert all(e.actor.startswith("test-admin-") and e.source == "api testclient" for e in logged)
