@@ -53,6 +53,7 @@ class GeminiAnswerer:
         self.settings = settings
         self.client = client
         self._lock = threading.Lock()
+        self._redactor = Redactor.from_settings(settings)  # its rules compiled once, not per answer
 
     def answer(self, question: str, retrieved: list[Incident]) -> tuple[str, list[str], list[str], str | None]:
         """Gemini's answer from ``retrieved`` only, held to the citation contract: ``(text, citations, removed,
@@ -60,9 +61,9 @@ class GeminiAnswerer:
         version = self.settings.answer_prompt_version
         if version not in PROMPTS:
             raise GeminiUnavailable(f"unknown prompt version {version!r}; choose one of: {', '.join(PROMPTS)}")
-        redactor = Redactor.from_settings(self.settings)  # before fencing: a placeholder's [] must not pass for [ID]
-        question = redactor.redact_text(question)[0]
-        prompt = PROMPTS[version](question, redactor.redact_incidents(retrieved)[0])
+        # redacted before fencing: a placeholder's [] must not pass for [ID]
+        question = self._redactor.redact_text(question)[0]
+        prompt = PROMPTS[version](question, self._redactor.redact_incidents(retrieved)[0])
         bound = self.settings.gemini_timeout_s
         try:  # imported before the clock starts: the first import takes about a second
             from google.genai import types

@@ -112,8 +112,9 @@ def export_workspace(workspace: Any, folder: str | Path, progress: Progress | No
             if progress and (done % 1000 == 0 or done == total):
                 progress("exporting incidents", done, total)
     report.counts["incidents"] = done
+    files = table_files(settings)
     for part, store, table in TABLES:
-        report.counts[part.removesuffix(".jsonl")] = _dump_table(table_files(settings)[store], table, out / part)
+        report.counts[part.removesuffix(".jsonl")] = _dump_table(files[store], table, out / part)
     (out / "files").mkdir()
     for name, path in copied_files(settings).items():
         if path.is_file():
