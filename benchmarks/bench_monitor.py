@@ -214,8 +214,7 @@ def bench_report(home: Path, size: int) -> dict[str, Any]:
 
     settings = load_settings(home=home, demo=False)
     log = open_log(settings)
-    with log.read() as connection:
-        first, last = connection.execute("SELECT MIN(ts), MAX(ts) FROM queries").fetchone()
+    first, last = log.span()
     log.close()
     since, until = (datetime.fromtimestamp(ts, UTC).date() for ts in (first, last))
     now = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)

@@ -1,6 +1,10 @@
 """The audit log: who did what to the workspace, to which target, when and from where — one row per guarded action
-that changes it (ingest, sync, delete, applied weights, online experiments started and stopped), in
-``<home>/audit.sqlite``. Rows are only ever added.
+that changes it (ingest, sync, delete, applied weights, online experiments started and stopped). Rows are only ever
+added.
+
+The log is kept in the store of record (:mod:`sherlock.storage.db`): by default in the workspace's own SQLite file
+``<home>/audit.sqlite``, as it always has been; with ``SHERLOCK_STORE_URL`` set, in that shared database, so the
+actions of every app server, API worker and CLI of a team are in one log.
 
     record(settings, "alice@acme.com", "apply_weights", "search: 0.5/0.4/0.1 wsum minmax", "app 10.0.0.7")
     entries(settings)[0].actor  # 'alice@acme.com'
@@ -9,25 +13,20 @@ that changes it (ingest, sync, delete, applied weights, online experiments start
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import NamedTuple
+
+from sqlalchemy import Engine, insert, select
 
 from sherlock.access import ACTIONS
 from sherlock.config import Settings
 from sherlock.registry import lookup
-from sherlock.storage.sqlite import SQLiteFile
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-"""
+from sherlock.storage.db.engine import write_transaction
+from sherlock.storage.db.stores import open_store
+from sherlock.storage.db.tables import STORE_TABLES, audit
+from sherlock.storage.db.urls import redact
 
 #: The actor recorded when the app runs without sign-in (one person on their own machine).
 LOCAL_ACTOR = "local"
@@ -44,9 +43,23 @@ class AuditEntry(NamedTuple):
     source: str
 
 
-def _open(settings: Settings) -> SQLiteFile:
-    return SQLiteFile(settings.audit_path, SCHEMA, what="audit log",
-                      remedy="move it aside to start a new one (keep the old file: it is the record)")
+def log_location(settings: Settings) -> str:
+    """Where the audit log is kept, for messages: ``<home>/audit.sqlite``, or the shared store's URL (password
+    hidden)."""
+    return redact(settings.store_url) if settings.store_url else str(settings.audit_path)
+
+
+@contextmanager
+def _opened(settings: Settings) -> Iterator[Engine]:
+    """The engine of the workspace's audit log for one call: a new one on ``audit.sqlite``, disposed of afterwards,
+    or the process's engine on the shared store."""
+    engine, shared = open_store(settings, STORE_TABLES["audit"], settings.audit_path, what="audit log",
+                                remedy="move it aside to start a new one (keep the old file: it is the record)")
+    try:
+        yield engine
+    finally:
+        if not shared:
+            engine.dispose()
 
 
 def record(settings: Settings, actor: str, action: str, target: str = "", source: str = "app") -> AuditEntry:
@@ -58,26 +71,19 @@ def record(settings: Settings, actor: str, action: str, target: str = "", source
     if not actor.strip():
         raise ValueError(f"an audit entry needs an actor (an e-mail address, or {LOCAL_ACTOR!r} without sign-in)")
     entry = AuditEntry(datetime.now(UTC).isoformat(timespec="seconds"), actor.strip(), action, target, source)
-    db = _open(settings)
-    try:
-        with db.connection() as connection, connection:
-            connection.execute("INSERT INTO audit (at, actor, action, target, source) VALUES (?, ?, ?, ?, ?)", entry)
-    finally:
-        db.close()
+    with _opened(settings) as engine, write_transaction(engine) as connection:
+        connection.execute(insert(audit).values(entry._asdict()))
     return entry
 
 
 def entries(settings: Settings, limit: int = 200) -> list[AuditEntry]:
-    """The newest ``limit`` rows of the audit log, newest first; empty when nothing was recorded yet."""
-    if not settings.audit_path.exists():
+    """The newest ``limit`` rows of the audit log, newest first; empty when nothing was recorded yet (a workspace
+    without a ``store_url`` whose ``audit.sqlite`` does not exist yet: reading does not create it)."""
+    if not settings.store_url and not settings.audit_path.exists():
         return []
-    db = _open(settings)
-    try:
-        with db.connection() as connection:
-            rows = connection.execute("SELECT at, actor, action, target, source FROM audit ORDER BY id DESC LIMIT ?",
-                                      (limit,)).fetchall()
-    finally:
-        db.close()
+    with _opened(settings) as engine, engine.connect() as connection:
+        rows = connection.execute(select(audit.c.at, audit.c.actor, audit.c.action, audit.c.target, audit.c.source)
+                                  .order_by(audit.c.id.desc()).limit(limit)).all()
     return [AuditEntry(*row) for row in rows]
 
 
@@ -89,5 +95,5 @@ def record_quietly(settings: Settings, actor: str, action: str, target: str = ""
         return True
     except Exception:  # the change itself succeeded: say that its record is missing
         logging.getLogger("sherlock.audit").warning("the audit log at %s could not be written for %s by %s",
-                                                    settings.audit_path, action, actor, exc_info=True)
+                                                    log_location(settings), action, actor, exc_info=True)
         return False

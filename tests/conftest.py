@@ -18,17 +18,20 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
 JUSPAY = SHARED / "juspay-sherlock"
 NFCORPUS = SHARED / "beir" / "nfcorpus"
 
@@ -331,59 +334,17 @@ def start_server():
 
 # -- a real PostgreSQL server (the store of record's second backend) ---------------------------------------------------
 
-def _postgresql_bin() -> Path:
-    """The newest installed PostgreSQL's programs (Debian keeps them in /usr/lib/postgresql/<version>/bin)."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0)
-    if not found:
-        pytest.fail("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run `make postgres` "
-                    "(scripts/install-postgresql.sh), or leave these tests out with -m 'not postgres'", pytrace=False)
-    return found[-1].parent
-
-
-def _as_server_user(argv: Sequence[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root its programs run as the ``postgres`` OS user, else as ourselves."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server for the session (one per xdist worker): ``initdb`` in a fresh folder under /tmp owned
-    by the server's user (pytest's own temp folders may not be traversable by ``postgres``), ``pg_ctl start`` on a
-    free localhost port with its socket in that folder and trust authentication, then a ``sherlock`` database. Yields
-    ``postgresql+psycopg://postgres@127.0.0.1:PORT/sherlock``; stops the server (``pg_ctl stop -m fast``) and removes
-    the folder at the end. Starting takes about two seconds."""
-    import pwd
-    import tempfile
-    programs = _postgresql_bin()
-    folder = Path(tempfile.mkdtemp(prefix="sherlock-pg-", dir="/tmp"))
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-    data, log, port = folder / "data", folder / "server.log", _free_port()
-
-    def run(program: str, *args: object) -> None:
-        argv = _as_server_user([str(programs / program), *map(str, args)])
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=folder)
-        if result.returncode:
-            server_log = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"{program} failed (exit code {result.returncode}): {result.stderr.strip()[-2000:]}\n"
-                        f"{server_log}", pytrace=False)
-
-    started = False
+    """A real PostgreSQL server for the session (one per xdist worker), started and stopped by
+    :func:`tools.postgres.throwaway_postgres`: ``postgresql+psycopg://postgres@127.0.0.1:PORT/sherlock``."""
+    from tools.postgres import PostgresError, postgresql_bin, throwaway_postgres
     try:
-        run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
-        # -F: no fsync (a test server's data need not survive a power cut)
-        run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -F", "start")
-        started = True
-        run("createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "sherlock")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/sherlock"
-    finally:
-        if started:
-            subprocess.run(_as_server_user([str(programs / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                           capture_output=True, timeout=60, cwd=folder)
-        shutil.rmtree(folder, ignore_errors=True)
+        postgresql_bin()
+    except PostgresError as exc:
+        pytest.fail(f"{exc}, or leave these tests out with -m 'not postgres'", pytrace=False)
+    with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -408,3 +369,93 @@ def backend_url(request, tmp_path) -> Iterator[str]:
     forget_shared_engines()
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _migrated_templates(tmp_path_factory) -> dict[str, str]:
+    """Per backend, a store database at the schema's head made once per session: a SQLite file to copy, and (made on
+    first use) a PostgreSQL database to empty."""
+    from sherlock.storage.db.engine import open_url
+    from sherlock.storage.db.migrate import upgrade
+    path = tmp_path_factory.mktemp("migrated") / "store.sqlite"
+    engine = open_url(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return {"sqlite": str(path)}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_url(request, tmp_path, _migrated_templates) -> Iterator[str]:
+    """The URL of an empty store database at the schema's head, once per backend — what a test of a store wants
+    (``backend_url`` is for tests of the migrations themselves). SQLite: a copy of a migrated file. PostgreSQL: one
+    migrated database per session, every table emptied (``TRUNCATE``) before each test, which is about 20 times
+    faster than creating and migrating a database per test."""
+    from sherlock.storage.db.stores import forget_shared_engines
+    from sherlock.storage.db.tables import METADATA
+    if request.param == "sqlite":
+        path = tmp_path / "store.sqlite"
+        shutil.copyfile(_migrated_templates["sqlite"], path)
+        yield f"sqlite:///{path}"
+        forget_shared_engines()
+        return
+    import psycopg
+    if "postgresql" not in _migrated_templates:
+        from sherlock.storage.db.engine import open_url
+        from sherlock.storage.db.migrate import upgrade
+        server = request.getfixturevalue("postgres_url")
+        with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+            connection.execute('CREATE DATABASE "migrated"')
+        url = f"{server.rsplit('/', 1)[0]}/migrated"
+        engine = open_url(url)
+        upgrade(engine)
+        engine.dispose()
+        _migrated_templates["postgresql"] = url
+    url = _migrated_templates["postgresql"]
+    tables = ", ".join(f'"{table.name}"' for table in METADATA.sorted_tables)
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        connection.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+    yield url
+    forget_shared_engines()
+
+
+@pytest.fixture(scope="session")
+def run_together() -> Callable[..., list[str]]:
+    """``run_together(code, *args, processes=2)``: run one piece of Python in several fresh interpreters at once, for
+    tests of stores that several processes (API workers, app servers, CLIs) write together."""
+    return _run_together
+
+
+def _run_together(code: str, *args: object, processes: int = 2, timeout_s: float = 120) -> list[str]:
+    """Run ``code`` in ``processes`` interpreters at once (``sys.argv[1:]``: ``args``, then the process's number
+    from 0) and return what each printed. The code's lines before ``# go`` run first in every process (imports, opening
+    a store); the rest starts in all of them together. A process that fails fails the test with its error output."""
+    setup, _, body = code.partition("# go\n")
+    gated = f"{setup}\nimport sys\nprint('ready', flush=True)\nsys.stdin.read()\n{body}"
+    errors = [tempfile.TemporaryFile("w+") for _ in range(processes)]
+    started = [subprocess.Popen([sys.executable, "-c", gated, *map(str, args), str(number)], cwd=ROOT, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors[number])
+               for number in range(processes)]
+    try:
+        for process, error in zip(started, errors, strict=True):  # every one ready before any starts
+            if process.stdout.readline().strip() != "ready":
+                process.wait(timeout_s)
+                raise AssertionError(f"a process failed before it was ready: {_tail(error)}")
+        for process in started:
+            process.stdin.close()  # the signal to go
+        outputs = []
+        for process, error in zip(started, errors, strict=True):
+            outputs.append(process.stdout.read())
+            if process.wait(timeout_s):
+                raise AssertionError(f"a process failed (exit code {process.returncode}): {_tail(error)}")
+        return outputs
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+        for error in errors:
+            error.close()
+
+
+def _tail(error: IO[str]) -> str:
+    error.seek(0)
+    return error.read()[-3000:]

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from sherlock.audit import AuditEntry, entries
+from sherlock.audit import AuditEntry, entries, log_location
 from sherlock.config import Settings
 from sherlock.storage.workspace import Workspace
 from ui import access
@@ -53,7 +53,7 @@ def audit_log_ui(settings: Settings) -> None:
     rows = entries(settings)
     if not rows:
         st.caption(f"Nothing recorded yet: ingests, syncs, deletions, applied weights and online experiments are "
-                   f"recorded in {escape_markdown(str(settings.audit_path))}.")
+                   f"recorded in {escape_markdown(log_location(settings))}.")
         return
     frame = pd.DataFrame(rows, columns=list(AuditEntry._fields))
     st.dataframe(frame, hide_index=True)

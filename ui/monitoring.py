@@ -21,33 +21,33 @@ TRAFFIC_SOURCES = ("every question asked in **Chat search** (and the app's other
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _reader(path: str, keep_text: bool, _settings: Settings):  # noqa: ANN202 - a QueryLog
+def _reader(where: str, keep_text: bool, _settings: Settings):  # noqa: ANN202 - a QueryLog
     from sherlock.monitoring.report import open_log as open_for_reading
     return open_for_reading(_settings)
 
 
 def open_log(settings: Settings):  # noqa: ANN201 - sherlock.monitoring.querylog.QueryLog | None
-    """The workspace's query log for reading (a connection of its own, so the page never holds up the writer), kept
-    for the process; ``None`` while nothing was ever logged. With logging off, what was logged before."""
-    if not settings.query_log_path.exists():
+    """The workspace's query log for reading (connections of its own, so the page never holds up the writer), kept
+    for the process; ``None`` while nothing was ever logged in the workspace's file (a shared store always has a
+    log, maybe empty). With logging off, what was logged before."""
+    if not settings.store_url and not settings.query_log_path.exists():
         return None
-    return _reader(str(settings.query_log_path), settings.query_log_text == "text", settings)
+    return _reader(settings.store_url or str(settings.query_log_path), settings.query_log_text == "text", settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def logged_days(path: str, revision: tuple[int, int], _log) -> tuple[date, date] | None:  # noqa: ANN001
+def logged_days(where: str, revision: tuple[int, int], _log) -> tuple[date, date] | None:  # noqa: ANN001
     """The first and the last UTC day with a logged query (``None``: nothing logged); ids are time-ordered, so both
     ends are one primary-key lookup."""
-    if not revision[0]:
+    found = _log.span() if revision[0] else None
+    if found is None:
         return None
-    with _log.read() as connection:
-        (first,), (last,) = (connection.execute(f"SELECT ts FROM queries ORDER BY id {order} LIMIT 1").fetchone()
-                             for order in ("ASC", "DESC"))
-    return tuple(datetime.fromtimestamp(ts, UTC).date() for ts in (first, last))  # type: ignore[return-value]
+    first, last = (datetime.fromtimestamp(ts, UTC).date() for ts in found)
+    return first, last
 
 
 @st.cache_data(show_spinner="Reading the query log…", max_entries=16, ttl=300)
-def monitor_report(path: str, revision: tuple[int, int], votes: int, fingerprint: str, since: date, until: date,
+def monitor_report(where: str, revision: tuple[int, int], votes: int, fingerprint: str, since: date, until: date,
                    freq: str, _settings: Settings, _log) -> dict[str, Any]:  # noqa: ANN001
     """:func:`sherlock.monitoring.report.monitor_report` over the days ``since`` … ``until``, computed again when a
     query is logged or pruned (the log's revision), a vote is cast (``votes``) or a setting changes
@@ -58,16 +58,16 @@ def monitor_report(path: str, revision: tuple[int, int], votes: int, fingerprint
 
 def report_ui(settings: Settings, log, since: date, until: date, freq: str) -> dict[str, Any]:  # noqa: ANN001
     """The report of the chosen window (both dates included, as the date picker and the report read them)."""
-    from sherlock.storage.feedback import FeedbackStore
+    from sherlock.storage.feedback import feedback_exists, open_feedback
     votes = 0
-    if settings.feedback_path.exists():  # a page that only reads creates no file
-        store = FeedbackStore(settings.feedback_path)
+    if feedback_exists(settings):  # a page that only reads creates no file
+        store = open_feedback(settings)
         try:
             votes = store.count()
         finally:
             store.close()
-    return monitor_report(str(settings.query_log_path), log.revision(), votes, settings.model_dump_json(), since,
-                          until, freq, settings, log)
+    return monitor_report(log.where, log.revision(), votes, settings.model_dump_json(), since, until, freq, settings,
+                          log)
 
 
 def empty_state_ui(settings: Settings) -> None:

@@ -196,8 +196,8 @@ def log_request(kind: str, result, settings=None, once: tuple | None = None,  # 
 
 @st.cache_resource
 def feedback_store():  # noqa: ANN201 - sherlock.storage.feedback.FeedbackStore
-    from sherlock.storage.feedback import FeedbackStore
-    return FeedbackStore(_opened().settings.feedback_path)
+    from sherlock.storage.feedback import open_feedback
+    return open_feedback(_opened().settings)
 
 
 def reload_settings() -> None:

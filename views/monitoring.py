@@ -23,7 +23,7 @@ from ui.monitoring import (
 settings = resources.workspace().settings
 st.title("📡 Monitoring")
 log = open_log(settings)
-days = None if log is None else logged_days(str(log.path), log.revision(), log)
+days = None if log is None else logged_days(log.where, log.revision(), log)
 if days is None:
     empty_state_ui(settings)
     st.stop()

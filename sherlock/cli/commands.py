@@ -237,16 +237,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from sherlock.storage.feedback import FeedbackStore
+    from sherlock.storage.feedback import open_feedback
     workspace = open_workspace(args)
     ready(workspace)
-    store = FeedbackStore(workspace.settings.feedback_path)
+    store = open_feedback(workspace.settings)
     queries, qrels = store.judgements()
     pairs = store.pair_qrels()
     data: dict[str, Any] = {"records": store.count(), "queries": len(queries),
                             "judgements": sum(len(judged) for judged in qrels.values()),
                             "pairs": sum(len(judged) for judged in pairs.values()),
-                            "store": str(workspace.settings.feedback_path)}
+                            "store": store.location}
     if args.action == "export":
         out = args.out or workspace.settings.home / "feedback"
         queries_path, qrels_path = store.export(out)

@@ -134,10 +134,10 @@ def cmd_ab_online(args: argparse.Namespace) -> int:
     from sherlock.cli.reports import online_report
     from sherlock.evaluation.online_ab import analyse, load_online
     from sherlock.evaluation.online_ab_mlflow import log_online
-    from sherlock.storage.feedback import FeedbackStore
+    from sherlock.storage.feedback import open_feedback
     settings = load_settings(args.home)
     experiment = load_online(args.name, settings)
-    store = FeedbackStore(settings.feedback_path)
+    store = open_feedback(settings)
     try:
         result = analyse(experiment, store)
     finally:

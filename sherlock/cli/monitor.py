@@ -53,7 +53,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def nothing_logged(settings: Any) -> str:
     """What to do when the log holds nothing yet."""
-    where = settings.query_log_path
+    from sherlock.monitoring.querylog import log_location
+    where = log_location(settings)
     if not settings.query_log:
         return (f"No searches are logged: query logging is off in this workspace (query_log = false). Turn it on "
                 f"with SHERLOCK_QUERY_LOG=true or query_log = true in {settings.home / 'sherlock.toml'}, then search.")

@@ -25,8 +25,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "incidents; serve on 127.0.0.1, or set SHERLOCK_API_AUTH=tokens and make tokens with "
                          "sherlock token create NAME --scope read")
     if settings.api_auth == "tokens":
-        from sherlock.storage.tokens import TokenStore
-        tokens = TokenStore(settings.tokens_path)
+        from sherlock.storage.tokens import open_tokens
+        tokens = open_tokens(settings)
         live = [token for token in tokens.list() if token.revoked_at is None]
         tokens.close()
         if not live:

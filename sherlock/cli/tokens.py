@@ -7,7 +7,7 @@ import sys
 
 from sherlock.cli.output import print_json, table
 from sherlock.config import load_settings
-from sherlock.storage.tokens import SCOPES, TokenStore
+from sherlock.storage.tokens import SCOPES, open_tokens
 
 
 def add_parser(commands: argparse._SubParsersAction, help_text: str) -> None:
@@ -27,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction, help_text: str) -> None:
 
 def cmd_token(args: argparse.Namespace) -> int:
     settings = load_settings(args.home)
-    tokens = TokenStore(settings.tokens_path)
+    tokens = open_tokens(settings)
     try:
         if args.action == "create":
             token, secret = tokens.create(args.name, args.scope, args.rate)

@@ -35,8 +35,8 @@ def load_pairs(workspace: object, incidents_file: Path | None = None, qrels_file
     if incidents_file is not None and qrels_file is None:
         raise ValueError("--incidents needs --qrels PAIRS (TREC qrels: anchor 0 past-incident grade)")
     if qrels_file is None:
-        from sherlock.storage.feedback import FeedbackStore
-        feedback = FeedbackStore(workspace.settings.feedback_path)  # type: ignore[attr-defined]
+        from sherlock.storage.feedback import open_feedback
+        feedback = open_feedback(workspace.settings)  # type: ignore[attr-defined]
         try:
             qrels, name = feedback.pair_qrels(), "pair feedback"
         finally:

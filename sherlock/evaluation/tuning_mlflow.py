@@ -50,7 +50,7 @@ def _corpus_revision(result: TuneResult, settings: Settings) -> Any:
     revision = result.params.get("corpus_revision")
     if revision is None and settings.store_path.exists():
         from sherlock.storage.store import Store
-        store = Store(settings.store_path)
+        store = Store(settings.store_path, settings)
         try:
             revision = store.revision()
         finally:

@@ -24,11 +24,14 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
+from sqlalchemy import Connection, Integer, literal, select
 
 from sherlock.monitoring.aggregate import Rows, out_of_corpus
 from sherlock.monitoring.events import PROJECTED_DIM
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.window import Window
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.tables import queries
 
 #: Vectors sampled per period, permutations per test, the fewest vectors a side needs, and the p below which the
 #: topics are said to have shifted.
@@ -123,8 +126,8 @@ def sample_vectors(log: QueryLog | None, window: Window, hybrid_counts: list[int
 
     About three times ``size`` rows are kept by a hash of their ids (:data:`BUCKETS`), so a busy period is never read
     whole; a seeded choice then takes ``size`` of them. With ``ids`` (the window's row ids in order, which the report
-    has read already) the hash is taken in numpy and only the kept rows are looked up; without, SQLite scans each
-    period for them. Both read the same rows in the same order."""
+    has read already) the hash is taken in numpy and only the kept rows are looked up; without, the database scans
+    each period for them. Both read the same rows in the same order."""
     edges = window.edge_ids()
     found: list[np.ndarray] = []
     if log is None or not any(hybrid_counts):
@@ -145,8 +148,9 @@ def sample_vectors(log: QueryLog | None, window: Window, hybrid_counts: list[int
     return found
 
 
-def _kept_vectors(connection: Any, low: int, high: int, keep: int, ids: np.ndarray | None) -> list[bytes]:
+def _kept_vectors(connection: Connection, low: int, high: int, keep: int, ids: np.ndarray | None) -> list[bytes]:
     """The vectors of the rows ``low <= id < high`` whose hash is below ``keep``, in id order."""
+    vectors = select(queries.c.vector).where(queries.c.vector.is_not(None)).order_by(queries.c.id)
     if ids is not None:
         period = ids[np.searchsorted(ids, low):np.searchsorted(ids, high)]
         kept = period[((period >> 20) + SPREAD * (period & 4095)) % BUCKETS < keep]
@@ -156,13 +160,12 @@ def _kept_vectors(connection: Any, low: int, high: int, keep: int, ids: np.ndarr
             blobs: list[bytes] = []
             for start in range(0, len(chosen), LOOKUPS_PER_QUERY):
                 chunk = chosen[start:start + LOOKUPS_PER_QUERY]
-                blobs += [row[0] for row in connection.execute(
-                    f"SELECT vector FROM queries WHERE id IN ({', '.join('?' * len(chunk))}) "
-                    "AND vector IS NOT NULL ORDER BY id", chunk)]
+                blobs += [row[0] for row in driver_rows(connection, vectors.where(queries.c.id.in_(chunk)))]
             return blobs
-    return [row[0] for row in connection.execute(
-        "SELECT vector FROM queries WHERE id >= ? AND id < ? AND ((id >> 20) + ? * (id & 4095)) % ? < ? "
-        "AND vector IS NOT NULL ORDER BY id", (low, high, SPREAD, BUCKETS, keep))]
+    row_id = queries.c.id
+    # PostgreSQL shifts a bigint by an int only: the shift is an integer literal, not a bigint parameter
+    bucket = (row_id.bitwise_rshift(literal(20, Integer)) + SPREAD * row_id.bitwise_and(4095)) % BUCKETS
+    return [row[0] for row in driver_rows(connection, vectors.where(row_id >= low, row_id < high, bucket < keep))]
 
 
 def drift_report(log: QueryLog | None, window: Window, rows: Rows, slices: list[slice], threshold: float,

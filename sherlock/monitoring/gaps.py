@@ -18,12 +18,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sqlalchemy import func, select
 
 from sherlock.monitoring.aggregate import Rows
 from sherlock.monitoring.events import id_at
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.votes import Votes
 from sherlock.monitoring.window import Window
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.tables import queries
 from sherlock.text import readable_terms
 
 #: The most frequent distinct questions clustered (the clustering is quadratic in them), the themes reported, the
@@ -50,19 +53,21 @@ def gap_questions(log: QueryLog, window: Window, rows: Rows, votes: Votes,
                   limit: int = MAX_QUESTIONS) -> list[GapQuestion]:
     """The distinct gap questions of the window, most frequent first (ties by key), at most ``limit``; each with the
     text of its latest row that has one (questions without a stored text are left out)."""
+    times = func.count().label("n")
+    grouped = (select(queries.c.query_key, times, func.max(queries.c.id).label("latest"))
+               .where(queries.c.id >= id_at(window.since), queries.c.id < id_at(window.until), queries.c.abstained == 1)
+               .group_by(queries.c.query_key).order_by(times.desc(), queries.c.query_key).limit(limit).subquery())
+    down_votes = Counter(int(i) for i in rows.ids[votes.positions[~votes.helpful]])
+    down_ids = sorted(down_votes)
+    down: list[tuple[int, str, str | None]] = []
     with log.read() as connection:
-        # SQLite's bare columns with MAX(): the text is the one of the row holding MAX(id), the key's latest
-        abstained = connection.execute(
-            "SELECT query_key, COUNT(*), MAX(id), query FROM queries WHERE id >= ? AND id < ? AND abstained = 1 "
-            "GROUP BY query_key ORDER BY COUNT(*) DESC, query_key LIMIT ?",
-            (id_at(window.since), id_at(window.until), limit)).fetchall()
-        down_votes = Counter(int(i) for i in rows.ids[votes.positions[~votes.helpful]])
-        down_ids = sorted(down_votes)
-        down: list[tuple[int, str, str | None]] = []
+        # each key's text is the one of its latest row (MAX(id)), joined back by that id
+        abstained = connection.execute(select(grouped.c.query_key, grouped.c.n, grouped.c.latest, queries.c.query)
+                                       .join_from(grouped, queries, queries.c.id == grouped.c.latest)).all()
         for start in range(0, len(down_ids), 500):
             chunk = down_ids[start:start + 500]
-            down += connection.execute(f"SELECT id, query_key, query FROM queries WHERE id IN "
-                                       f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+            down += driver_rows(connection, select(queries.c.id, queries.c.query_key, queries.c.query)
+                                .where(queries.c.id.in_(chunk)))
     # per key: [abstained, thumbs down, the id its text is from, that text]; the latest row with a text wins
     found: dict[str, list[Any]] = {key: [count, 0, latest if text is not None else -1, text]
                                    for key, count, latest, text in abstained}

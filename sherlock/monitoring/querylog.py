@@ -1,12 +1,16 @@
-"""The query log: every interactive search, ask and similar-incident request, kept in ``<home>/query_log.sqlite``
-for ``sherlock monitor`` and the Monitoring page.
+"""The query log: every interactive search, ask and similar-incident request, kept for ``sherlock monitor`` and the
+Monitoring page in the ``queries`` and ``settings_versions`` tables of the store of record (:mod:`sherlock.storage.db`):
+by default the workspace's own SQLite file ``<home>/query_log.sqlite``, as it always was; with ``SHERLOCK_STORE_URL``
+set, that shared PostgreSQL database, where every process of a team logs (each through its own writer thread) and
+the report reads them all.
 
 Logging never slows or fails a query. :meth:`QueryLog.record` only gives the request an id and puts it on a queue;
 one writer thread per process builds the rows (projection, redaction, hashing) and inserts whatever piled up over
 :data:`BATCH_INTERVAL_S` in one transaction, so a busy server commits a few times a second, not once per query.
-SQLite runs in WAL mode with ``synchronous=NORMAL``, so a commit does not wait for the disk either. Any error on the
-way is counted in :attr:`QueryLog.dropped` and logged as a warning, never raised. A process killed with ``kill -9``
-loses at most the rows still queued; the file stays usable (WAL).
+SQLite runs in WAL mode with ``synchronous=NORMAL``, so a commit does not wait for the disk either. The store is
+opened on first use, so a log that cannot be opened (an unwritable folder, a PostgreSQL server that is down) fails
+on the writer thread too. Any error on the way is counted in :attr:`QueryLog.dropped` and logged as a warning, never
+raised. A process killed with ``kill -9`` loses at most the rows still queued; the file stays usable (WAL).
 
 Each row holds (see :mod:`sherlock.monitoring.events` for the pieces): its id — time-ordered, so a period is a range
 scan of the primary key, and known before the row is written, so feedback joins its query by it; the time; the
@@ -17,6 +21,9 @@ confidence and its evidence (the top dense similarity and the term coverage); th
 version of the resolved ranking settings (the settings themselves once per version, in ``settings_versions``); the
 online experiment and arm; the answer's provider; and a 32-number random projection of the query embedding for the
 drift statistic.
+
+Readers take a connection with :meth:`QueryLog.read` and query the tables of :mod:`sherlock.storage.db.tables` with
+SQLAlchemy Core; a reader of many rows iterates :func:`~sherlock.storage.db.reads.driver_rows`, the driver's own tuples.
 """
 
 from __future__ import annotations
@@ -26,16 +33,17 @@ import hashlib
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 
 from sherlock.config import Settings
 from sherlock.monitoring.events import (
@@ -49,72 +57,75 @@ from sherlock.monitoring.events import (
     query_key,
     timestamp,
 )
-from sherlock.storage.sqlite import SQLiteFile
+from sherlock.storage.db.engine import write_transaction
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.stores import insert, open_store
+from sherlock.storage.db.tables import STORE_TABLES, queries, settings_versions
+from sherlock.storage.db.urls import redact as hide_password
 
 log = logging.getLogger("sherlock.monitoring")
 
 #: How long the writer lets rows pile up before a commit: one transaction per interval keeps the writer's CPU (and its
 #: hold on the interpreter lock) off the searches it logs; a crash loses at most this long of rows.
 BATCH_INTERVAL_S = 0.2
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS queries (
-    id            INTEGER PRIMARY KEY,
-    ts            REAL NOT NULL,
-    channel       TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    session       TEXT,
-    query         TEXT,
-    query_key     TEXT NOT NULL,
-    strategy      TEXT NOT NULL,
-    abstained     INTEGER NOT NULL,
-    confidence    REAL,
-    dense_top     REAL,
-    coverage      REAL,
-    top_ids       TEXT NOT NULL,
-    n_results     INTEGER NOT NULL,
-    latency_ms    REAL NOT NULL,
-    settings_hash TEXT NOT NULL,
-    experiment    TEXT,
-    arm           TEXT,
-    provider      TEXT,
-    vector        BLOB
-);
-CREATE TABLE IF NOT EXISTS settings_versions (
-    hash       TEXT PRIMARY KEY,
-    settings   TEXT NOT NULL,
-    first_seen REAL NOT NULL
-);
-"""
+#: The columns of a ``queries`` row (:data:`sherlock.storage.db.tables.queries`), in the order the writer builds them.
 COLUMNS = ("id", "ts", "channel", "kind", "session", "query", "query_key", "strategy", "abstained", "confidence",
            "dense_top", "coverage", "top_ids", "n_results", "latency_ms", "settings_hash", "experiment", "arm",
            "provider", "vector")
 #: What :meth:`QueryLog.frame` loads (the text, result ids and vectors have their own readers: they are large).
 FRAME_COLUMNS = ("id", "ts", "channel", "kind", "session", "query_key", "strategy", "abstained", "confidence",
                  "dense_top", "coverage", "n_results", "latency_ms", "settings_hash", "experiment", "arm", "provider")
+#: How many ids one ``IN (...)`` lookup names.
+IDS_PER_LOOKUP = 500
+#: What to do with a SQLite log file that cannot be used.
+REMEDY = "move it aside (a new log starts; nothing else depends on it)"
+
+Moment = float | date | datetime | None
+
+
 class QueryLog:
-    """The query log of one workspace. Thread-safe; one writer thread per instance (see :func:`query_log` for the
-    process-wide instance). ``keep_text=False`` stores only the keyed hash of each query; ``redact`` (a function of
-    the text) runs on the text before it is stored."""
+    """The query log of one workspace: in the SQLite file ``path`` (created if missing), or — given ``settings``
+    with a ``store_url`` — in that shared database (its schema checked, see
+    :func:`sherlock.storage.db.stores.open_store`); either is opened on first use. Thread-safe; one writer thread
+    per instance (see :func:`query_log` for the process-wide instance). ``keep_text=False`` stores only the keyed
+    hash of each query; ``redact`` (a function of the text) runs on the text before it is stored."""
 
     def __init__(self, path: str | Path, key: bytes, keep_text: bool = True,
                  redact: Callable[[str], str] | None = None, retention_days: int | None = None,
-                 batch_interval_s: float = BATCH_INTERVAL_S) -> None:
+                 batch_interval_s: float = BATCH_INTERVAL_S, settings: Settings | None = None) -> None:
         self.path = Path(path)
         self.key = key
         self.keep_text = keep_text
         self.redact = redact
         self.retention_days = retention_days
         self.batch_interval_s = batch_interval_s
+        self.settings = settings
+        #: where the rows go, for messages: the file, or the shared store's URL without its password
+        self.where = hide_password(settings.store_url) if settings is not None and settings.store_url else \
+            str(self.path)
         #: rows that could not be written (each also logged as a warning)
         self.dropped = 0
-        self._file = SQLiteFile(self.path, SCHEMA, what="query log",
-                                remedy="move it aside (a new log starts; nothing else depends on it)")
+        self._engine: Engine | None = None
+        self._shared = False
+        self._opening = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._start = threading.Lock()
         self._known_settings: set[str] = set()
         self._closed = False
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine, opened on first use: a log that cannot be opened fails where it is used — on the
+        writer thread as dropped rows, in a reader as the error that names the file or the server."""
+        engine = self._engine
+        if engine is None:
+            with self._opening:
+                if self._engine is None:
+                    self._engine, self._shared = open_store(self.settings, STORE_TABLES["query_log"], self.path,
+                                                            what="query log", remedy=REMEDY)
+                engine = self._engine
+        return engine
 
     # -- writing -----------------------------------------------------------------------------------------------
 
@@ -144,7 +155,8 @@ class QueryLog:
         return done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued (waiting at most ``timeout`` s), stop the writer and close the file."""
+        """Write what is queued (waiting at most ``timeout`` s), stop the writer and release the SQLite file's
+        connections (a shared store's engine stays open for the process's other stores); a later use reopens."""
         if self._closed:
             return
         self.flush(timeout)
@@ -152,7 +164,10 @@ class QueryLog:
         if self._writer is not None and self._writer.is_alive():
             self._queue.put(None)
             self._writer.join(timeout)
-        self._file.close()
+        # not under the opening lock: a writer stuck connecting to a server that is down must not hold up the exit
+        engine, self._engine = self._engine, None
+        if engine is not None and not self._shared:
+            engine.dispose()
 
     def _ensure_writer(self) -> None:
         if self._writer is not None and self._writer.is_alive():
@@ -185,7 +200,7 @@ class QueryLog:
                 if isinstance(marker, threading.Event):
                     marker.set()
 
-    def _row(self, row_id: int, event: QueryEvent) -> tuple[tuple, str, str]:
+    def _row(self, row_id: int, event: QueryEvent) -> tuple[dict[str, Any], str, str]:
         """The ``queries`` row of one event, with its settings version and their JSON. The text is redacted (and
         kept only in text mode) and hashed after redaction — a card number is few enough guesses to find from its
         hash and the key."""
@@ -195,11 +210,12 @@ class QueryLog:
         settings = json.dumps(event.settings, sort_keys=True, default=str)
         version = hashlib.sha1(settings.encode("utf-8")).hexdigest()[:10]
         vector = None if event.vector is None else project(event.vector).astype(np.float16).tobytes()
-        return ((row_id, event.ts, event.channel, event.kind, event.session, text if self.keep_text else None,
-                 query_key(text, self.key), event.strategy, int(bool(event.abstained)), _number(event.confidence),
-                 _number(event.dense_top), _number(event.coverage), json.dumps(list(event.top_ids)[:TOP_IDS]),
-                 int(event.n_results), float(event.latency_ms), version, event.experiment, event.arm, event.provider,
-                 vector), version, settings)
+        values = (row_id, float(event.ts), event.channel, event.kind, event.session,
+                  text if self.keep_text else None, query_key(text, self.key), event.strategy,
+                  int(bool(event.abstained)), _number(event.confidence), _number(event.dense_top),
+                  _number(event.coverage), json.dumps(list(event.top_ids)[:TOP_IDS]), int(event.n_results),
+                  float(event.latency_ms), version, event.experiment, event.arm, event.provider, vector)
+        return dict(zip(COLUMNS, values, strict=True)), version, settings
 
     def _write(self, events: list[tuple[int, QueryEvent]]) -> None:
         rows = []
@@ -210,17 +226,22 @@ class QueryLog:
                 self._drop(1, "could not build a query log row")
         if not rows:
             return
+        # each version not known to be stored, first seen at its earliest row; in hash order, so that two writers
+        # of one PostgreSQL store take the rows' locks in the same order
+        fresh: dict[str, dict[str, Any]] = {}
+        for row, version, settings in rows:
+            if version not in self._known_settings and (version not in fresh or
+                                                        row["ts"] < fresh[version]["first_seen"]):
+                fresh[version] = {"hash": version, "settings": settings, "first_seen": row["ts"]}
         try:
-            with self._file.connection() as connection, connection:
-                fresh = {(version, settings, row[1]) for row, version, settings in rows
-                         if version not in self._known_settings}
-                connection.executemany("INSERT OR IGNORE INTO settings_versions (hash, settings, first_seen) "
-                                       "VALUES (?, ?, ?)", sorted(fresh))
-                connection.executemany(f"INSERT OR REPLACE INTO queries ({', '.join(COLUMNS)}) "
-                                       f"VALUES ({', '.join('?' * len(COLUMNS))})", [row for row, _, _ in rows])
-            self._known_settings.update(version for _, version, _ in rows)
+            with write_transaction(self.engine) as connection:
+                writes = _writes(connection)
+                if fresh:
+                    connection.execute(writes.version, [fresh[version] for version in sorted(fresh)])
+                connection.exec_driver_sql(writes.rows, [writes.parameters(row) for row, _, _ in rows])
+            self._known_settings.update(fresh)
         except Exception:  # noqa: BLE001 - the log is best effort; the queries it records have been answered
-            self._drop(len(rows), f"could not write {len(rows)} row(s) to {self.path}")
+            self._drop(len(rows), f"could not write {len(rows)} row(s) to {self.where}")
 
     def _drop(self, n: int, why: str) -> None:
         self.dropped += n
@@ -230,7 +251,7 @@ class QueryLog:
         try:
             self.prune()
         except Exception:
-            log.warning("query log: pruning %s failed", self.path, exc_info=True)
+            log.warning("query log: pruning %s failed", self.where, exc_info=True)
 
     # -- reading -----------------------------------------------------------------------------------------------
 
@@ -240,36 +261,44 @@ class QueryLog:
         if not days:
             return 0
         cutoff = id_at((datetime.now(UTC) - timedelta(days=days)).timestamp())
-        with self._file.connection() as connection, connection:
-            return int(connection.execute("DELETE FROM queries WHERE id < ?", (cutoff,)).rowcount)
+        with write_transaction(self.engine) as connection:
+            return int(connection.execute(delete(queries).where(queries.c.id < cutoff)).rowcount)
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """The log's connection for a block of reads (aggregations in SQL over the ``queries`` table: see
-        :data:`SCHEMA`; select a time range with ``id >= id_at(since)``)."""
-        with self._file.connection() as connection:
+    def read(self) -> Iterator[Connection]:
+        """A connection for a block of reads: SQLAlchemy Core over :data:`sherlock.storage.db.tables.queries` and
+        ``settings_versions``, the same SQL on SQLite and PostgreSQL; select a time range with
+        ``queries.c.id >= id_at(since)`` (ids are time-ordered); iterate many rows with
+        :func:`~sherlock.storage.db.reads.driver_rows`."""
+        with self.engine.connect() as connection:
             yield connection
 
     def count(self) -> int:
         """How many rows are written."""
-        with self._file.connection() as connection:
-            return int(connection.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
+        with self.read() as connection:
+            return int(connection.execute(select(func.count()).select_from(queries)).scalar_one())
 
     def revision(self) -> tuple[int, int]:
         """``(rows, newest id)``: changes whenever a row is written or pruned (a cache key for readers)."""
-        with self._file.connection() as connection:
-            count, newest = connection.execute("SELECT COUNT(*), MAX(id) FROM queries").fetchone()
+        with self.read() as connection:
+            count, newest = connection.execute(select(func.count(), func.max(queries.c.id))).one()
         return int(count), int(newest or 0)
 
-    def frame(self, since: float | date | datetime | None = None, until: float | date | datetime | None = None,
-              ) -> Any:
+    def span(self) -> tuple[float, float] | None:
+        """The times of the first and the last logged row (ids are time-ordered: two primary-key lookups);
+        ``None`` while nothing is logged."""
+        with self.read() as connection:
+            first, last = (connection.execute(select(queries.c.ts).order_by(order).limit(1)).scalar()
+                           for order in (queries.c.id.asc(), queries.c.id.desc()))
+        return None if first is None or last is None else (float(first), float(last))
+
+    def frame(self, since: Moment = None, until: Moment = None) -> Any:
         """The rows logged in ``[since, until)`` as a pandas DataFrame of :data:`FRAME_COLUMNS`, oldest first;
         ``ts`` as naive UTC datetimes, ``abstained`` as bool."""
         import pandas as pd
-        where, params = _range(since, until)
-        with self._file.connection() as connection:
-            rows = connection.execute(f"SELECT {', '.join(FRAME_COLUMNS)} FROM queries {where} ORDER BY id",
-                                      params).fetchall()
+        statement = select(*(queries.c[name] for name in FRAME_COLUMNS)).where(*_range(since, until))
+        with self.read() as connection:
+            rows = list(driver_rows(connection, statement.order_by(queries.c.id)))
         frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
         frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s")
         frame["abstained"] = frame["abstained"].astype(bool)
@@ -281,35 +310,19 @@ class QueryLog:
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:
         """The query text of each of ``ids`` that has one (none in hash mode)."""
-        found: dict[int, str] = {}
-        wanted = [int(i) for i in ids]
-        with self._file.connection() as connection:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                found.update(connection.execute(
-                    f"SELECT id, query FROM queries WHERE query IS NOT NULL AND id IN ({', '.join('?' * len(chunk))})",
-                    chunk).fetchall())
-        return found
+        return dict(self._by_id(ids, queries.c.query, queries.c.query.is_not(None)))
 
     def top_ids(self, ids: Sequence[int]) -> dict[int, list[str]]:
         """The result ids logged for each of ``ids``."""
-        found: dict[int, list[str]] = {}
-        wanted = [int(i) for i in ids]
-        with self._file.connection() as connection:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                found.update((row_id, json.loads(shown)) for row_id, shown in connection.execute(
-                    f"SELECT id, top_ids FROM queries WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
-        return found
+        return {row_id: json.loads(shown) for row_id, shown in self._by_id(ids, queries.c.top_ids)}
 
-    def vectors(self, since: float | date | datetime | None = None, until: float | date | datetime | None = None,
-                limit: int | None = None, seed: int = 0) -> np.ndarray:
-        """The projected query embeddings logged in ``[since, until)`` (rows with one; at most ``limit``, a random
-        sample), as a float32 matrix of :data:`PROJECTED_DIM` columns."""
-        where, params = _range(since, until)
-        where = f"{where} AND vector IS NOT NULL" if where else "WHERE vector IS NOT NULL"
-        with self._file.connection() as connection:
-            blobs = [row[0] for row in connection.execute(f"SELECT vector FROM queries {where}", params)]
+    def vectors(self, since: Moment = None, until: Moment = None, limit: int | None = None,
+                seed: int = 0) -> np.ndarray:
+        """The projected query embeddings logged in ``[since, until)`` (rows with one, oldest first; at most
+        ``limit``, a random sample), as a float32 matrix of :data:`PROJECTED_DIM` columns."""
+        statement = select(queries.c.vector).where(*_range(since, until), queries.c.vector.is_not(None))
+        with self.read() as connection:
+            blobs = [row[0] for row in driver_rows(connection, statement.order_by(queries.c.id))]
         if limit is not None and len(blobs) > limit:
             chosen = np.random.default_rng(seed).choice(len(blobs), size=limit, replace=False)
             blobs = [blobs[i] for i in sorted(chosen)]
@@ -319,47 +332,95 @@ class QueryLog:
 
     def settings_versions(self) -> dict[str, dict[str, Any]]:
         """``{settings hash: {"settings": {...}, "first_seen": seconds}}`` for every version logged."""
-        with self._file.connection() as connection:
-            rows = connection.execute("SELECT hash, settings, first_seen FROM settings_versions").fetchall()
+        with self.read() as connection:
+            rows = connection.execute(select(settings_versions.c.hash, settings_versions.c.settings,
+                                             settings_versions.c.first_seen)).all()
         return {version: {"settings": json.loads(settings), "first_seen": first} for version, settings, first in rows}
+
+    def _by_id(self, ids: Sequence[int], column: Any, *where: ColumnElement[bool]) -> list[tuple[int, Any]]:
+        """``(id, column)`` of the rows of ``ids`` (and ``where``), a few hundred ids per lookup."""
+        wanted = [int(i) for i in ids]
+        found: list[tuple[int, Any]] = []
+        with self.read() as connection:
+            for start in range(0, len(wanted), IDS_PER_LOOKUP):
+                chunk = wanted[start:start + IDS_PER_LOOKUP]
+                found += driver_rows(connection, select(queries.c.id, column).where(queries.c.id.in_(chunk), *where))
+        return found
+
+
+class _Writes(NamedTuple):
+    """The writer's statements on one backend: a settings version's ``INSERT`` (nothing if it is stored), and the
+    rows' as the driver's own SQL with a function from a row to its parameters in the driver's style."""
+
+    version: Any
+    rows: str
+    parameters: Callable[[dict[str, Any]], Any]
+
+
+_WRITES: dict[str, _Writes] = {}
+
+
+def _writes(connection: Connection) -> _Writes:
+    """:class:`_Writes` for the connection's backend, made once. A row replaces one of the same id (two processes'
+    ids meet only by chance, :func:`sherlock.monitoring.events.new_id`: the later row wins). The rows go straight to
+    the driver's ``executemany``: SQLAlchemy's handling of each row's parameters would double the writer's cost
+    per row, which it takes from the searches it logs (the interpreter lock)."""
+    found = _WRITES.get(connection.dialect.name)
+    if found is None:
+        row = insert(connection, queries)
+        compiled = row.on_conflict_do_update(
+            index_elements=[queries.c.id], set_={name: row.excluded[name] for name in COLUMNS[1:]},
+        ).compile(dialect=connection.dialect)
+        # positional placeholders (SQLite's ?) take a tuple in their order; named ones (psycopg's) the row itself
+        order = compiled.positiontup
+        parameters: Callable[[dict[str, Any]], Any] = itemgetter(*order) if order else dict
+        found = _WRITES[connection.dialect.name] = _Writes(
+            insert(connection, settings_versions).on_conflict_do_nothing(), compiled.string, parameters)
+    return found
 
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _range(since: float | date | datetime | None, until: float | date | datetime | None) -> tuple[str, list[int]]:
-    clauses, params = [], []
+def _range(since: Moment, until: Moment) -> list[ColumnElement[bool]]:
+    """The conditions that select the rows logged in ``[since, until)`` (either end may be open)."""
+    found = []
     if since is not None:
-        clauses.append("id >= ?")
-        params.append(id_at(timestamp(since) or 0.0))
+        found.append(queries.c.id >= id_at(timestamp(since) or 0.0))
     if until is not None:
-        clauses.append("id < ?")
-        params.append(id_at(timestamp(until) or 0.0))
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+        found.append(queries.c.id < id_at(timestamp(until) or 0.0))
+    return found
 
 
-_LOGS: dict[tuple[Path, bool], QueryLog] = {}
+def log_location(settings: Settings) -> str:
+    """Where a workspace's query log lives, for messages: the shared store (password hidden), else its file."""
+    return hide_password(settings.store_url) if settings.store_url else str(settings.query_log_path)
+
+
+_LOGS: dict[tuple[Path, str | None, bool], QueryLog] = {}
 _LOGS_LOCK = threading.Lock()
 
 
 def query_log(settings: Settings) -> QueryLog | None:
     """The process-wide query log of a workspace (one writer thread however many sessions, threads or searchers log
-    to it), or ``None`` when the ``query_log`` setting is off. Query text is redacted by the workspace's redaction
-    rules (:func:`sherlock.redaction.redact_query`) before it is stored."""
+    to it) on the backend its settings choose (``store_url``, else ``<home>/query_log.sqlite``), or ``None`` when
+    the ``query_log`` setting is off. Query text is redacted by the workspace's redaction rules
+    (:func:`sherlock.redaction.redact_query`) before it is stored."""
     if not settings.query_log:
         return None
     keep_text = settings.query_log_text == "text"
-    found = _LOGS.get((settings.query_log_path, keep_text))  # as given: no file system call on the query path
+    given = (settings.query_log_path, settings.store_url, keep_text)
+    found = _LOGS.get(given)  # as given: no file system call on the query path
     if found is not None:
         return found
     from sherlock.redaction import redact_query
     with _LOGS_LOCK:
-        resolved = (settings.query_log_path.resolve(), keep_text)
+        resolved = (settings.query_log_path.resolve(), settings.store_url, keep_text)
         found = _LOGS.get(resolved)
         if found is None:
             found = _LOGS[resolved] = QueryLog(resolved[0], hash_key(settings), keep_text=keep_text,
                                                redact=redact_query(settings),
-                                               retention_days=settings.query_log_retention_days)
-        _LOGS[(settings.query_log_path, keep_text)] = found
+                                               retention_days=settings.query_log_retention_days, settings=settings)
+        _LOGS[given] = found
         return found

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 
 from sherlock.config import Settings
 from sherlock.monitoring.aggregate import (
@@ -36,6 +37,7 @@ from sherlock.monitoring.gaps import gap_questions, gap_themes
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.votes import ID_TIME_SHIFT, Votes, helpful, read_votes
 from sherlock.monitoring.window import Moment, Window, resolve_window
+from sherlock.storage.db.tables import queries
 
 #: What each figure means, shown beside it by the CLI, the page and the notebook.
 DEFINITIONS = {
@@ -70,12 +72,14 @@ DEFINITIONS = {
 
 
 def open_log(settings: Settings) -> QueryLog | None:
-    """The workspace's query log for reading, or ``None`` when nothing was ever logged (no file is created)."""
+    """The workspace's query log for reading, on the backend ``settings`` choose: the shared store of
+    ``store_url``, else ``<home>/query_log.sqlite`` — or ``None`` when that file was never written (none is
+    created)."""
     path = settings.query_log_path
-    if not path.exists():
+    if not settings.store_url and not path.exists():
         return None
     return QueryLog(path, hash_key(settings), keep_text=settings.query_log_text == "text",
-                    retention_days=settings.query_log_retention_days)
+                    retention_days=settings.query_log_retention_days, settings=settings)
 
 
 def monitor_report(settings: Settings, since: Moment = None, until: Moment = None, freq: str = "W",
@@ -145,7 +149,7 @@ def _oldest(log: QueryLog | None) -> float | None:
     if log is None:
         return None
     with log.read() as connection:
-        first = connection.execute("SELECT MIN(id) FROM queries").fetchone()[0]
+        first = connection.execute(select(func.min(queries.c.id))).scalar()
     return None if first is None else (int(first) >> ID_TIME_SHIFT) / 1000
 
 
@@ -154,10 +158,8 @@ def _iso(row_id: int) -> str:
 
 
 def _feedback_store(settings: Settings) -> Any:
-    if not settings.feedback_path.exists():
-        return None
-    from sherlock.storage.feedback import FeedbackStore
-    return FeedbackStore(settings.feedback_path)
+    from sherlock.storage.feedback import feedback_exists, open_feedback
+    return open_feedback(settings) if feedback_exists(settings) else None
 
 
 def _no_rows() -> Rows:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from sherlock.answer.answerer import Answerer
 from sherlock.monitoring.events import ranking_settings, settings_hash
@@ -36,8 +37,12 @@ from sherlock.monitoring.querylog import COLUMNS, QueryLog, query_log
 from sherlock.monitoring.record import search_event
 from sherlock.search.pasted import condense
 from sherlock.search.searcher import Searcher, SearchResponse, find_ticket_ids
+from sherlock.storage.db.engine import write_transaction
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.stores import insert
+from sherlock.storage.db.tables import queries, settings_versions
 from sherlock.storage.demo import LabelledQuery, load_demo_queries
-from sherlock.storage.feedback import FeedbackStore
+from sherlock.storage.feedback import FeedbackStore, open_feedback
 from sherlock.storage.workspace import Workspace
 
 #: The relative traffic of each hour of the day (UTC): office hours heavy, a lunch dip, quiet nights.
@@ -181,7 +186,7 @@ def generate_traffic(workspace: Workspace, days: int = 7, queries_per_day: int =
     log = query_log(workspace.settings) if log is None else log
     if log is None:
         raise ValueError("the query log is off (query_log=false); turn it on or pass log=QueryLog(...)")
-    feedback = FeedbackStore(workspace.settings.feedback_path) if feedback is None else feedback
+    feedback = open_feedback(workspace.settings) if feedback is None else feedback
     rng = np.random.default_rng(seed)
     times = spread_times(rng, int(round(days * queries_per_day)), since, until)
     asked = _draw_questions(rng, times, since, questions, offtopic, offtopic_share, shift)
@@ -257,7 +262,7 @@ def _embedding_ms(workspace: Workspace, texts: Sequence[str]) -> dict[str, float
 
 def replicate(log: QueryLog, n: int, since: Any, until: Any, seed: int = 0, source: QueryLog | None = None,
               chunk: int = 100_000) -> int:
-    """Add ``n`` rows to ``log`` in ``[since, until)``, in bulk (one ``executemany`` per ``chunk``), copied from the
+    """Add ``n`` rows to ``log`` in ``[since, until)``, in bulk (one transaction per ``chunk``), copied from the
     rows of ``source`` (default: ``log`` itself, e.g. after :func:`generate_traffic`). Times follow
     :func:`spread_times`; a row at a given fraction of the window copies a source row from about the same fraction
     of the source's span, so settings changes and topic shifts keep their place. The rows keep the source's keyed
@@ -267,10 +272,10 @@ def replicate(log: QueryLog, n: int, since: Any, until: Any, seed: int = 0, sour
         raise ValueError("replicate needs both since and until")
     source = log if source is None else source
     with source.read() as connection:
-        rows = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM queries ORDER BY id").fetchall()
-        versions = dict(connection.execute("SELECT hash, settings FROM settings_versions").fetchall())
+        rows = list(driver_rows(connection, select(*(queries.c[name] for name in COLUMNS)).order_by(queries.c.id)))
+        versions = dict(driver_rows(connection, select(settings_versions.c.hash, settings_versions.c.settings)))
     if not rows:
-        raise ValueError(f"{source.path}: no logged rows to copy; run generate_traffic first")
+        raise ValueError(f"{source.where}: no logged rows to copy; run generate_traffic first")
     rng = np.random.default_rng(seed)
     times = spread_times(rng, n, start, end)
     source_times = np.array([row[1] for row in rows])
@@ -279,23 +284,21 @@ def replicate(log: QueryLog, n: int, since: Any, until: Any, seed: int = 0, sour
     picked = np.clip(position + rng.integers(-25, 26, size=n), 0, len(rows) - 1)
     ids = (np.floor(times * 1000).astype(np.int64) << 20) | rng.integers(0, RANDOM_BITS, size=n, dtype=np.int64)
     first_seen: dict[str, float] = {}
-    insert = f"INSERT OR IGNORE INTO queries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    # written through the log's own connection (and its lock), so the log's writer thread is never raced
-    with log.read() as connection:
-        for begin in range(0, n, chunk):
-            batch = []
-            for row_id, when, index in zip(ids[begin:begin + chunk].tolist(), times[begin:begin + chunk].tolist(),
-                                           picked[begin:begin + chunk].tolist(), strict=True):
-                row = rows[index]
-                first_seen.setdefault(row[VERSION_COLUMN], when)
-                batch.append((row_id, when, *row[2:]))
-            with connection:
-                connection.executemany(insert, batch)
-        with connection:
-            connection.executemany("INSERT OR IGNORE INTO settings_versions (hash, settings, first_seen) "
-                                   "VALUES (?, ?, ?)",
-                                   [(version, versions[version], when) for version, when in first_seen.items()
-                                    if version in versions])
+    for begin in range(0, n, chunk):
+        batch = []
+        for row_id, when, index in zip(ids[begin:begin + chunk].tolist(), times[begin:begin + chunk].tolist(),
+                                       picked[begin:begin + chunk].tolist(), strict=True):
+            row = rows[index]
+            first_seen.setdefault(row[VERSION_COLUMN], when)
+            batch.append(dict(zip(COLUMNS, (row_id, when, *row[2:]), strict=True)))
+        # a transaction of its own per chunk: the log's writer thread (and any other process) waits its turn
+        with write_transaction(log.engine) as connection:
+            connection.execute(insert(connection, queries).on_conflict_do_nothing(), batch)
+    with write_transaction(log.engine) as connection:
+        added = [{"hash": version, "settings": versions[version], "first_seen": when}
+                 for version, when in first_seen.items() if version in versions]
+        if added:
+            connection.execute(insert(connection, settings_versions).on_conflict_do_nothing(), added)
     return n
 
 
@@ -307,10 +310,11 @@ def replicate_votes(log: QueryLog, feedback: FeedbackStore, share: float, questi
     relevant = {question.query: question.relevant for question in questions}
     versions = {version: found["settings"] for version, found in log.settings_versions().items()}
     with log.read() as connection:
-        rows = connection.execute(
-            "SELECT id, query, top_ids, abstained, session, settings_hash, provider FROM queries "
-            "WHERE channel = 'app' AND query IS NOT NULL AND (id & ?) < ?",
-            (RANDOM_BITS - 1, int(share * RANDOM_BITS))).fetchall()
+        rows = list(driver_rows(connection, select(
+            queries.c.id, queries.c.query, queries.c.top_ids, queries.c.abstained, queries.c.session,
+            queries.c.settings_hash, queries.c.provider,
+        ).where(queries.c.channel == "app", queries.c.query.is_not(None),
+                queries.c.id.bitwise_and(RANDOM_BITS - 1) < int(share * RANDOM_BITS)).order_by(queries.c.id)))
     up = 0
     for row_id, query, top_ids, abstained, session, version, provider in rows:
         shown = json.loads(top_ids)[:SHOWN]

@@ -20,18 +20,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 
 from sherlock.monitoring.aggregate import Rows, interval, rate
 from sherlock.monitoring.events import id_at, query_key
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.window import Window
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.tables import queries
 
 #: Row ids carry the millisecond they were logged at above this many bits (:func:`sherlock.monitoring.querylog.new_id`).
 ID_TIME_SHIFT = 20
 #: How far before the window a vote without a log id looks for its question: a vote just after the window opens may
 #: be on a question asked just before, which belongs to the window before (neither counted here nor unmatched).
 LOOKBACK_S = 86400.0
-#: (question, session) pairs looked up per scan of the log (SQLite allows 32,766 parameters a statement).
+#: (question, session) pairs looked up per scan of the log (SQLite allows 32,766 parameters a statement,
+#: PostgreSQL 65,535).
 PAIRS_PER_SCAN = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -87,13 +91,11 @@ def _by_text(questions: list[tuple[str, str]], ms: np.ndarray, log: QueryLog, wi
     # a query after the window can still be the latest before a vote: read up to the last vote (kept or not later)
     last = id_at((int(ms.max()) + 1) / 1000)
     candidates: list[tuple[int, str]] = []
+    pair = queries.c.query_key + "|" + func.coalesce(queries.c.session, "")
+    asked = select(queries.c.id, pair).where(queries.c.id >= id_at(window.since - LOOKBACK_S), queries.c.id < last)
     with log.read() as connection:
         for start in range(0, len(pairs), PAIRS_PER_SCAN):
-            chunk = pairs[start:start + PAIRS_PER_SCAN]
-            candidates += connection.execute(
-                "SELECT id, query_key || '|' || COALESCE(session, '') FROM queries WHERE id >= ? AND id < ? "
-                f"AND query_key || '|' || COALESCE(session, '') IN ({', '.join('?' * len(chunk))})",
-                (id_at(window.since - LOOKBACK_S), last, *chunk)).fetchall()
+            candidates += driver_rows(connection, asked.where(pair.in_(pairs[start:start + PAIRS_PER_SCAN])))
     if not candidates:
         return found
     # an as-of join: number the pairs, order the candidates by (pair, id) — ids grow with time — and find for each

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from sherlock.config import Settings
 from sherlock.service.problems import ServiceError
 from sherlock.service.ratelimit import RateLimiter
-from sherlock.storage.tokens import SCOPES, TokenStore
+from sherlock.storage.tokens import SCOPES, open_tokens
 
 
 class Caller(NamedTuple):
@@ -33,7 +33,7 @@ class Guard:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.tokens = TokenStore(settings.tokens_path) if settings.api_auth == "tokens" else None
+        self.tokens = open_tokens(settings) if settings.api_auth == "tokens" else None
         self.limiter = RateLimiter()
 
     def caller(self, request: Request) -> Caller:

@@ -64,9 +64,10 @@ def filters_from(given: dict[str, str | int | list[str]]) -> Any:
 
 @contextmanager
 def feedback_store(settings: Settings) -> Iterator[Any]:
-    """The workspace's feedback store, opened for one request (SQLite; safe across threads and processes)."""
-    from sherlock.storage.feedback import FeedbackStore
-    store = FeedbackStore(settings.feedback_path)
+    """The workspace's feedback store, opened for one request (its SQLite file, or the shared store of
+    ``store_url``; safe across threads and processes)."""
+    from sherlock.storage.feedback import open_feedback
+    store = open_feedback(settings)
     try:
         yield store
     finally:

@@ -29,6 +29,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from sherlock.service.problems import ServiceError, field_errors, invalid
+from sherlock.service.routes import audited
 from sherlock.service.runtime import Service
 from sherlock.service.signatures import VERIFIERS, SignatureError
 
@@ -184,4 +185,6 @@ async def webhook(source: str, request: Request) -> Any:
     except ValueError as exc:  # the importer's word on an incident it cannot read
         raise ServiceError(422, "Invalid incident", str(exc)) from None
     state.metrics.webhooks.labels(source, answer["action"]).inc()
+    if answer["action"] in ("added", "updated"):  # a change to the store of record: who (the tool) and from where
+        audited(request, service, "ingest", f"webhook {source}: {answer['id']} {answer['action']}")
     return answer

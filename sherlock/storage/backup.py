@@ -21,17 +21,20 @@ Left out, because they are derived (rebuilt on import: Chroma, the lexical index
 or have their own tools: the MLflow store (``mlflow`` exports runs), API tokens (make new ones: a backup should not
 let anyone call the API) and sync watermarks (the next sync is a full one, which changes nothing already stored).
 
-Tables are copied row by row with their columns named, so a backup restores into any backend that has the same
-tables. Import refuses a workspace that holds anything: it restores, it does not merge.
+Tables are copied row by row with their columns named, through whichever backend each workspace uses
+(:mod:`sherlock.storage.backup_tables`), so a backup of a workspace on its SQLite files restores into one on
+PostgreSQL (``SHERLOCK_STORE_URL``, after ``sherlock db upgrade``) and back. The backend is the target's choice: a
+``store_url`` in the backup's ``sherlock.toml`` is not restored. Import refuses a workspace that holds anything, on
+its backend: it restores, it does not merge.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 import shutil
-import sqlite3
-from collections.abc import Callable, Iterator
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,26 +43,27 @@ from typing import Any
 from sherlock import __version__
 from sherlock.config import SETTINGS_FILE, Settings
 from sherlock.schema import Incident
-from sherlock.storage.feedback import SCHEMA as FEEDBACK_SCHEMA
-from sherlock.storage.feedback import add_missing_columns
+from sherlock.storage.backup_tables import (
+    PARTS,
+    BackupError,
+    check_table,
+    count_rows,
+    dump_table,
+    load_table,
+    open_engines,
+    read_rows,
+)
+from sherlock.storage.db.urls import redact
 from sherlock.storage.mappings import mappings_path
-from sherlock.storage.sqlite import SQLiteFile
+
+__all__ = ["BackupError", "BackupReport", "copied_files", "export_workspace", "import_workspace", "read_manifest"]
 
 FORMAT = "sherlock-backup"
 VERSION = 1
-#: ``(part file, store, table)``: the tables copied row by row. ``store`` names a workspace file (below).
-TABLES = (("feedback.jsonl", "feedback", "feedback"),
-          ("pair_feedback.jsonl", "feedback", "pair_feedback"),
-          ("query_log.jsonl", "query_log", "queries"),
-          ("query_log_settings.jsonl", "query_log", "settings_versions"))
-#: A BLOB cell in a JSONL row: ``{"base64": "..."}``.
-BLOB = "base64"
+#: Settings that choose the target's backend: never restored from a backup's ``sherlock.toml``.
+BACKEND_SETTINGS = ("store_url",)
 
 Progress = Callable[[str, int, int], None]
-
-
-class BackupError(ValueError):
-    """A backup folder that cannot be read or written, or a workspace that cannot take an import."""
 
 
 @dataclass
@@ -73,16 +77,6 @@ class BackupReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"folder": self.folder, "counts": self.counts, "files": self.files, "notes": self.notes}
-
-
-def table_files(settings: Settings) -> dict[str, SQLiteFile]:
-    """The SQLite files whose tables :data:`TABLES` copies, by name (each opened with its own schema, so that an
-    import into a fresh workspace finds its tables)."""
-    from sherlock.monitoring.querylog import SCHEMA as QUERY_LOG_SCHEMA
-    return {"feedback": SQLiteFile(settings.feedback_path, FEEDBACK_SCHEMA, what="feedback store",
-                                   remedy="move it aside", migrate=add_missing_columns),
-            "query_log": SQLiteFile(settings.query_log_path, QUERY_LOG_SCHEMA, what="query log",
-                                    remedy="move it aside")}
 
 
 def copied_files(settings: Settings) -> dict[str, Path]:
@@ -112,9 +106,9 @@ def export_workspace(workspace: Any, folder: str | Path, progress: Progress | No
             if progress and (done % 1000 == 0 or done == total):
                 progress("exporting incidents", done, total)
     report.counts["incidents"] = done
-    files = table_files(settings)
-    for part, store, table in TABLES:
-        report.counts[part.removesuffix(".jsonl")] = _dump_table(files[store], table, out / part)
+    with open_engines(settings) as engines:
+        for part in PARTS:
+            report.counts[part.name] = dump_table(engines[part.store], part.table, out / part.file)
     (out / "files").mkdir()
     for name, path in copied_files(settings).items():
         if path.is_file():
@@ -129,23 +123,6 @@ def export_workspace(workspace: Any, folder: str | Path, progress: Progress | No
                 "revision": workspace.store.revision(), "counts": report.counts, "files": report.files}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return report
-
-
-def _dump_table(db: SQLiteFile, table: str, path: Path) -> int:
-    written = 0
-    with db.connection() as connection, path.open("w", encoding="utf-8") as out:
-        cursor = connection.execute(f"SELECT * FROM {table} ORDER BY rowid")
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            out.write(json.dumps(dict(zip(names, (_cell(value) for value in row), strict=True)),
-                                 ensure_ascii=False) + "\n")
-            written += 1
-    db.close()
-    return written
-
-
-def _cell(value: Any) -> Any:
-    return {BLOB: base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value
 
 
 # -- import -------------------------------------------------------------------------------------------------------
@@ -177,9 +154,9 @@ def import_workspace(settings: Settings, folder: str | Path, progress: Progress 
     source = Path(folder)
     manifest = read_manifest(source)
     _check_empty(settings)
-    files = table_files(settings)
-    for part, store, table in TABLES:  # refuse a damaged backup before anything is written
-        _load_table(files[store], table, source / part, write=False)
+    with open_engines(settings) as engines:  # refuse a damaged backup before anything is written
+        for part in PARTS:
+            check_table(engines[part.store], part.table, source / part.file)
     incidents = _read_incidents(source)
     report = BackupReport(str(source))
     for name, path in copied_files(settings).items():
@@ -187,8 +164,11 @@ def import_workspace(settings: Settings, folder: str | Path, progress: Progress 
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / "files" / name, path)
             report.files.append(f"files/{name}")
+    report.notes += _keep_backend(settings.home / SETTINGS_FILE)
     report.notes += _restore_experiments(source / "experiments", Path(settings.experiments_dir), report)
-    workspace = Workspace(load_settings(home=settings.home, demo=False))  # with the restored sherlock.toml
+    # the restored sherlock.toml decides how the indexes are built; the backend stays the one that was checked empty
+    workspace = Workspace(load_settings(home=settings.home, demo=False, store_url=settings.store_url,
+                                        store_connect_timeout_s=settings.store_connect_timeout_s))
     if manifest.get("embedder") not in (None, workspace.settings.embedder):
         report.notes.append(f"the backup was made with the {manifest['embedder']} embedder; this workspace uses "
                             f"{workspace.settings.embedder}: vectors are computed anew, so dense scores can differ")
@@ -196,21 +176,22 @@ def import_workspace(settings: Settings, folder: str | Path, progress: Progress 
         redacted, _ = workspace.redactor.redact_incidents(stored)
         workspace.store.upsert(redacted, source=origin_name)
     report.counts["incidents"] = sum(len(stored) for stored in incidents.values())
-    for part, store, table in TABLES:
-        report.counts[part.removesuffix(".jsonl")] = _load_table(files[store], table, source / part)
+    with open_engines(workspace.settings) as engines:
+        for part in PARTS:
+            report.counts[part.name] = load_table(engines[part.store], part.table, source / part.file)
     workspace.merge(progress)  # one full build: the indexes a fresh ingest of everything would make
     expected = manifest.get("counts", {})
-    for part, count in report.counts.items():
-        if part in expected and expected[part] != count:
-            report.notes.append(f"{part}: the manifest counts {expected[part]}, the files held {count}")
+    for name, count in report.counts.items():
+        if name in expected and expected[name] != count:
+            report.notes.append(f"{name}: the manifest counts {expected[name]}, the files held {count}")
     return report
 
 
 def _read_incidents(source: Path) -> dict[str | None, list[Incident]]:
     """The backup's incidents, validated, grouped by the source they were stored with."""
     by_source: dict[str | None, list[Incident]] = {}
-    origin = {row.get("id"): row.get("source") for _, row in _rows(source / "sources.jsonl")}
-    for line, row in _rows(source / "incidents.jsonl"):
+    origin = {row.get("id"): row.get("source") for _, row in read_rows(source / "sources.jsonl")}
+    for line, row in read_rows(source / "incidents.jsonl"):
         try:
             incident = Incident.model_validate(row)
         except ValueError as exc:
@@ -222,73 +203,40 @@ def _read_incidents(source: Path) -> dict[str | None, list[Incident]]:
 
 
 def _check_empty(settings: Settings) -> None:
-    from sherlock.storage.store import Store
-    store = Store(settings.store_path)
-    held = {"incidents": store.count()}
-    store.close()
-    for name, db in table_files(settings).items():
-        with db.connection() as connection:
-            tables = [table for _, store, table in TABLES if store == name]
-            held[name] = sum(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables)
-        db.close()
+    """Refuse a workspace whose backend (its SQLite files, or the database of ``store_url``) holds any row."""
+    from sherlock.storage.workspace import Workspace
+    store = Workspace(settings).store
+    try:
+        held = {"incidents": store.count()}
+    finally:
+        store.close()
+    with open_engines(settings) as engines:
+        for name, engine in engines.items():
+            held[name] = count_rows(engine, [part.table for part in PARTS if part.store == name])
     if any(held.values()):
         names = {"incidents": "incident(s)", "feedback": "feedback row(s)", "query_log": "logged queries"}
         what = ", ".join(f"{count:,} {names[name]}" for name, count in held.items() if count)
-        raise BackupError(f"{settings.home}: the workspace already holds {what}; import restores into an empty "
-                          "workspace — give another --home (and SHERLOCK_DEMO=false so the demo corpus is not loaded "
-                          "first)")
+        where = f" (in {redact(settings.store_url)})" if settings.store_url else ""
+        raise BackupError(f"{settings.home}: the workspace already holds {what}{where}; import restores into an "
+                          "empty workspace — give another --home (and SHERLOCK_DEMO=false so the demo corpus is not "
+                          "loaded first), or an empty database as SHERLOCK_STORE_URL")
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BackupError(f"{path}:{number}: not valid JSON ({exc.msg}); the backup is damaged") from None
-            if not isinstance(row, dict):
-                raise BackupError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            yield number, row
-
-
-def _load_table(db: SQLiteFile, table: str, path: Path, write: bool = True) -> int:
-    """Insert the rows of ``path`` into ``table`` in one transaction; with ``write=False`` only check that each row
-    fits the table (known columns, every required column given), so a damaged backup is refused before anything is
-    written."""
-    written = 0
-    with db.connection() as connection, connection:
-        info = connection.execute(f"PRAGMA table_info({table})").fetchall()
-        columns = {row[1] for row in info}
-        required = {row[1] for row in info if row[3] and row[4] is None and not row[5]}  # NOT NULL, no default, no pk
-        for number, row in _rows(path):
-            unknown, missing = set(row) - columns, {name for name in required if row.get(name) is None}
-            if unknown or missing:
-                what = "; ".join(filter(None, [
-                    f"column(s) {', '.join(sorted(unknown))} not in this workspace's {table} table (upgrade Sherlock "
-                    "to import this backup)" if unknown else "",
-                    f"required column(s) {', '.join(sorted(missing))} missing (the backup is damaged)" if missing
-                    else ""]))
-                raise BackupError(f"{path}:{number}: {what}")
-            if write:
-                names = list(row)
-                try:
-                    connection.execute(f"INSERT INTO {table} ({', '.join(names)}) "
-                                       f"VALUES ({', '.join('?' * len(names))})", [_value(row[name]) for name in names])
-                except sqlite3.DatabaseError as exc:
-                    raise BackupError(f"{path}:{number}: {exc}; the backup is damaged") from None
-            written += 1
-    db.close()
-    return written
-
-
-def _value(cell: Any) -> Any:
-    if isinstance(cell, dict) and set(cell) == {BLOB}:
-        return base64.b64decode(cell[BLOB])
-    return json.dumps(cell) if isinstance(cell, dict | list) else cell
+def _keep_backend(settings_file: Path) -> list[str]:
+    """Drop :data:`BACKEND_SETTINGS` from a restored ``sherlock.toml``: the backup's workspace may have named its
+    own database there, which the restored one must not write to."""
+    if not settings_file.is_file():
+        return []
+    text = settings_file.read_text(encoding="utf-8")
+    try:
+        dropped = [name for name in BACKEND_SETTINGS if name in tomllib.loads(text)]
+    except tomllib.TOMLDecodeError:
+        return []  # loading the restored settings says what is wrong with the file, and where
+    if not dropped:
+        return []
+    pattern = re.compile(rf"^[ \t]*[\"']?({'|'.join(dropped)})[\"']?[ \t]*=.*$\n?", re.MULTILINE)
+    settings_file.write_text(pattern.sub("", text), encoding="utf-8")
+    return [f"files/{SETTINGS_FILE}: {', '.join(dropped)} left out; this workspace keeps its own backend"]
 
 
 def _restore_experiments(source: Path, target: Path, report: BackupReport) -> list[str]:

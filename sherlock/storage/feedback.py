@@ -1,4 +1,12 @@
-"""User feedback on search answers, kept in the workspace (``settings.feedback_path``) and exported as labelled queries.
+"""User feedback on search answers, kept in the store of record and exported as labelled queries.
+
+The ``feedback`` and ``pair_feedback`` tables live in the workspace's own SQLite file (``settings.feedback_path``) by
+default, as they always have (a file written by an older release gains the columns added since when it is opened),
+or — with ``SHERLOCK_STORE_URL`` set — in that shared database (:mod:`sherlock.storage.db`), where every app server,
+API worker and CLI of a team records into one table.
+
+    store = open_feedback(settings)                  # the backend the settings choose
+    store.record("Why do refunds fail?", ["JSP-1001"], helpful=True)
 
 Each :meth:`FeedbackStore.record` call keeps one row as given. :meth:`FeedbackStore.judgements` turns all rows into
 relevance grades, one labelled query per *normalised* query text (case, Unicode form, spacing and surrounding
@@ -28,15 +36,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, func, insert, inspect, select
 
 from sherlock.run import Qrels
-from sherlock.storage.sqlite import SQLiteFile
+from sherlock.storage.db.engine import describe, write_transaction
+from sherlock.storage.db.reads import driver_rows
+from sherlock.storage.db.stores import open_store
+from sherlock.storage.db.tables import STORE_TABLES, feedback, pair_feedback
+
+if TYPE_CHECKING:
+    from sherlock.config import Settings
 
 QUERIES_FILE = "feedback_queries.jsonl"
 QRELS_FILE = "feedback_qrels.tsv"
@@ -44,33 +59,6 @@ PAIR_QRELS_FILE = "pair_qrels.tsv"
 #: The header of the exported qrels files (BEIR's, which :func:`sherlock.evaluation.query_sets.read_qrels` reads).
 QRELS_HEADER = "query-id\tcorpus-id\tscore\n"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    query      TEXT NOT NULL,
-    query_key  TEXT NOT NULL,
-    shown_ids  TEXT NOT NULL,
-    helpful    INTEGER,
-    right_id   TEXT,
-    settings   TEXT NOT NULL DEFAULT '{}',
-    provider   TEXT,
-    session_id TEXT,
-    variant    TEXT,
-    experiment TEXT,
-    log_id     INTEGER
-);
-CREATE INDEX IF NOT EXISTS feedback_query_key ON feedback (query_key);
-CREATE TABLE IF NOT EXISTS pair_feedback (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at      TEXT NOT NULL,
-    anchor_id       TEXT NOT NULL,
-    other_id        TEXT NOT NULL,
-    same_root_cause INTEGER NOT NULL,
-    session_id      TEXT
-);
-CREATE INDEX IF NOT EXISTS pair_feedback_pair ON pair_feedback (anchor_id, other_id);
-"""
 #: Nullable columns added after the first release: a store created before them gets them on open.
 ADDED_COLUMNS = {"session_id": "TEXT", "variant": "TEXT", "experiment": "TEXT", "log_id": "INTEGER"}
 
@@ -117,13 +105,39 @@ def query_id(query: str) -> str:
     return "fb-" + hashlib.sha1(normalise_query(query).encode("utf-8")).hexdigest()[:12]
 
 
-class FeedbackStore:
-    """Feedback rows in SQLite (WAL; one connection behind a lock, so one instance can serve many threads)."""
+def open_feedback(settings: Settings) -> FeedbackStore:
+    """The workspace's feedback store, on the backend ``settings`` choose (``store_url``, else
+    ``settings.feedback_path``)."""
+    return FeedbackStore(settings.feedback_path, settings)
 
-    def __init__(self, path: str | Path):
+
+def feedback_exists(settings: Settings) -> bool:
+    """Whether there is a feedback store to read, so that a reader need not create one: always with a ``store_url``
+    (its schema holds the tables), else once ``settings.feedback_path`` exists."""
+    return bool(settings.store_url) or settings.feedback_path.exists()
+
+
+class FeedbackStore:
+    """The ``feedback`` and ``pair_feedback`` tables: of the SQLite file ``path`` (created if missing; an older
+    release's file gains the columns added since), or — given ``settings`` with a ``store_url`` — of that shared
+    database (its schema checked, see :func:`sherlock.storage.db.stores.open_store`). Safe to share between threads
+    (each call takes a pooled connection) and between processes."""
+
+    def __init__(self, path: str | Path, settings: Settings | None = None) -> None:
         self.path = Path(path)
-        self._file = SQLiteFile(self.path, SCHEMA, what="feedback store", remedy="move it aside to start a new one",
-                                migrate=add_missing_columns)
+        self._engine, self._shared = open_store(settings, STORE_TABLES["feedback"], self.path, what="feedback store",
+                                                remedy="move it aside to start a new one")
+        if not self._shared:
+            try:
+                upgrade_sqlite_file(self._engine)
+            except BaseException:
+                self._engine.dispose()
+                raise
+
+    @property
+    def location(self) -> str:
+        """Where the rows are kept, for messages: the SQLite file, or the shared store's URL (password hidden)."""
+        return describe(self._engine) if self._shared else str(self.path)
 
     def record(self, query: str, shown_ids: list[str], helpful: bool | None, right_id: str | None = None,
                settings: dict | None = None, provider: str | None = None, session_id: str | None = None,
@@ -139,22 +153,24 @@ class FeedbackStore:
         right_id = right_id.strip() if isinstance(right_id, str) and right_id.strip() else None
         if helpful is None and right_id is None:
             raise ValueError("feedback needs helpful=True/False or right_id (the incident that answers the query)")
-        row = (datetime.now(UTC).isoformat(timespec="milliseconds"), query.strip(), normalise_query(query),
-               json.dumps(list(shown_ids)), None if helpful is None else int(bool(helpful)), right_id,
-               json.dumps(settings or {}, default=str, sort_keys=True), provider, session_id, variant,
-               experiment, None if log_id is None else int(log_id))
-        with self._file.connection() as connection, connection:
-            cursor = connection.execute(
-                "INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful, right_id, settings, "
-                "provider, session_id, variant, experiment, log_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-        return int(cursor.lastrowid or 0)
+        row = {"created_at": datetime.now(UTC).isoformat(timespec="milliseconds"), "query": query.strip(),
+               "query_key": normalise_query(query), "shown_ids": json.dumps(list(shown_ids)),
+               "helpful": None if helpful is None else int(bool(helpful)), "right_id": right_id,
+               "settings": json.dumps(settings or {}, default=str, sort_keys=True), "provider": provider,
+               "session_id": session_id, "variant": variant, "experiment": experiment,
+               "log_id": None if log_id is None else int(log_id)}
+        with write_transaction(self._engine) as connection:
+            key = connection.execute(insert(feedback).values(row)).inserted_primary_key
+        return int(key[0]) if key is not None else 0
 
     def records(self) -> list[FeedbackRecord]:
         """Every row, oldest first."""
-        with self._file.connection() as connection:
-            rows = connection.execute(
-                "SELECT id, created_at, query, shown_ids, helpful, right_id, settings, provider, session_id, "
-                "variant, experiment, log_id FROM feedback ORDER BY id").fetchall()
+        columns = feedback.c
+        with self._engine.connect() as connection:
+            rows = list(driver_rows(connection, select(
+                columns.id, columns.created_at, columns.query, columns.shown_ids, columns.helpful, columns.right_id,
+                columns.settings, columns.provider, columns.session_id, columns.variant, columns.experiment,
+                columns.log_id).order_by(columns.id)))
         return [FeedbackRecord(row[0], row[1], row[2], json.loads(row[3]), None if row[4] is None else bool(row[4]),
                                row[5], json.loads(row[6]), row[7], row[8], row[9], row[10], row[11]) for row in rows]
 
@@ -162,15 +178,18 @@ class FeedbackStore:
         """The thumbs votes (rows with ``helpful`` set), oldest first, as ``(timestamp ISO, helpful, log_id, query,
         session_id)``: what the monitoring report joins to the query log, read without decoding the JSON columns
         that :meth:`records` decodes (a million-query log has tens of thousands of votes)."""
-        with self._file.connection() as connection:
-            rows = connection.execute("SELECT created_at, helpful, log_id, query, session_id FROM feedback "
-                                      "WHERE helpful IS NOT NULL ORDER BY id").fetchall()
-        return [(row[0], bool(row[1]), row[2], row[3], row[4]) for row in rows]
+        columns = feedback.c
+        with self._engine.connect() as connection:
+            rows = list(driver_rows(connection, select(
+                columns.created_at, columns.helpful, columns.log_id, columns.query, columns.session_id)
+                .where(columns.helpful.is_not(None)).order_by(columns.id)))
+        return [(created_at, bool(helpful), log_id, query, session_id)
+                for created_at, helpful, log_id, query, session_id in rows]
 
     def count(self) -> int:
         """How many rows are stored."""
-        with self._file.connection() as connection:
-            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(feedback)).scalar_one())
 
     def judgements(self) -> tuple[dict[str, str], Qrels]:
         """``({query_id: query}, {query_id: {doc_id: grade}})`` after the grading and merge rules of this module;
@@ -215,17 +234,18 @@ class FeedbackStore:
             raise ValueError(f"a pair needs two different incidents, got {anchor_id!r} twice")
         if not isinstance(same_root_cause, bool):
             raise ValueError(f"same_root_cause must be True or False, got {same_root_cause!r}")
-        row = (datetime.now(UTC).isoformat(timespec="milliseconds"), anchor, other, int(same_root_cause), session_id)
-        with self._file.connection() as connection, connection:
-            cursor = connection.execute("INSERT INTO pair_feedback (created_at, anchor_id, other_id, same_root_cause, "
-                                        "session_id) VALUES (?, ?, ?, ?, ?)", row)
-        return int(cursor.lastrowid or 0)
+        row = {"created_at": datetime.now(UTC).isoformat(timespec="milliseconds"), "anchor_id": anchor,
+               "other_id": other, "same_root_cause": int(same_root_cause), "session_id": session_id}
+        with write_transaction(self._engine) as connection:
+            key = connection.execute(insert(pair_feedback).values(row)).inserted_primary_key
+        return int(key[0]) if key is not None else 0
 
     def pairs(self) -> list[PairRecord]:
         """Every pair vote, oldest first."""
-        with self._file.connection() as connection:
-            rows = connection.execute("SELECT id, created_at, anchor_id, other_id, same_root_cause, session_id "
-                                      "FROM pair_feedback ORDER BY id").fetchall()
+        columns = pair_feedback.c
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(columns.id, columns.created_at, columns.anchor_id, columns.other_id,
+                                             columns.same_root_cause, columns.session_id).order_by(columns.id)).all()
         return [PairRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) for row in rows]
 
     def pair_qrels(self) -> Qrels:
@@ -254,26 +274,32 @@ class FeedbackStore:
         return out
 
     def close(self) -> None:
-        """Close the SQLite connection (it reopens on the next call)."""
-        self._file.close()
+        """Release the SQLite file's connections (they reopen on the next call; a shared store's engine stays open
+        for the process's other stores)."""
+        if not self._shared:
+            self._engine.dispose()
 
     def columns(self) -> list[str]:
-        """The columns of the ``feedback`` table, in order (after any migration of an older file)."""
-        with self._file.connection() as connection:
-            return [row[1] for row in connection.execute("PRAGMA table_info(feedback)")]
+        """The columns of the ``feedback`` table, in order (after any upgrade of an older file)."""
+        with self._engine.connect() as connection:
+            return [column["name"] for column in inspect(connection).get_columns("feedback")]
 
 
-def add_missing_columns(connection: sqlite3.Connection) -> None:
-    """Migrate a store written before :data:`ADDED_COLUMNS` existed (old rows read ``NULL`` there)."""
-    present = {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}
-    for column, kind in ADDED_COLUMNS.items():
-        if column not in present:
-            try:
-                with connection:
-                    connection.execute(f"ALTER TABLE feedback ADD COLUMN {column} {kind}")
-            except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
-                if "duplicate column" not in str(exc):
-                    raise
+def upgrade_sqlite_file(engine: Engine) -> None:
+    """Add the columns of :data:`ADDED_COLUMNS` to a ``feedback.sqlite`` written before they existed (old rows read
+    ``NULL`` there). A file that has them is only read; one that lacks some is changed under SQLite's write lock,
+    after looking again, so two processes opening it at once add each column once. SQLite only: a shared store's
+    schema is Alembic's (``sherlock db upgrade``)."""
+    if not _missing_columns(engine):
+        return
+    with write_transaction(engine) as connection:
+        for column in _missing_columns(connection):
+            connection.exec_driver_sql(f"ALTER TABLE feedback ADD COLUMN {column} {ADDED_COLUMNS[column]}")
+
+
+def _missing_columns(bind: Engine | Connection) -> list[str]:
+    present = {column["name"] for column in inspect(bind).get_columns("feedback")}
+    return [column for column in ADDED_COLUMNS if column not in present]
 
 
 def grade(record: FeedbackRecord) -> dict[str, int]:

@@ -153,9 +153,11 @@ def link_incidents(store: Store, ids: Iterable[str], copies: Sequence[Copy] = ()
             kind, _, value = key.partition(":")
             for other in _targets(store, kind, value, stored_ids):
                 pairs.add((incident_id, other, WHY[kind]))
+    mentioned = store.get_meta_many(f"links.mentioned:{key}" for incident_id, keys in owned.items()
+                                    for key in keys | {f"id:{incident_id}"})  # one read, not one per incident
     for incident_id, keys in owned.items():
         for key in keys | {f"id:{incident_id}"}:
-            for other in _ledger(store, f"links.mentioned:{key}"):
+            for other in _parsed_ledger(mentioned.get(f"links.mentioned:{key}")):
                 pairs.add((other, incident_id, WHY[key.partition(":")[0]]))
     pairs |= {(copy.id, copy.original, SAME_FILE) for copy in copies}
     pairs = {pair for pair in pairs if pair[0] != pair[1]}
@@ -208,7 +210,10 @@ def _tool(incident: Incident) -> str:
 
 
 def _ledger(store: Store, key: str) -> list[str]:
-    value = store.get_meta(key)
+    return _parsed_ledger(store.get_meta(key))
+
+
+def _parsed_ledger(value: str | None) -> list[str]:
     return list(json.loads(value)) if value else []
 
 

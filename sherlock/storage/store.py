@@ -1,11 +1,16 @@
-"""The store of record: incidents in SQLite, written in transactions.
+"""The store of record: incidents, written in transactions — in the workspace's SQLite file by default, or in the
+team's PostgreSQL database when ``store_url`` is set (:mod:`sherlock.storage.db`; one schema, SQLAlchemy Core).
 
 Everything else (Chroma vectors, BM25 and TF-IDF indexes, the entity index) is derived from this store and can be
 rebuilt from it. A monotonic ``revision`` counter is bumped by every write that changes something; derived indexes
 remember the revision they were built from, so a reader can tell in one cheap query whether they are stale. Each
 incident row carries the revision that last wrote it and each deletion leaves a tombstone with its revision, so
 :meth:`Store.changes_since` answers "what changed since revision R" in time proportional to the answer — how the
-indexes catch up without rereading the corpus.
+indexes catch up without rereading the corpus, whichever process (or machine, on PostgreSQL) wrote.
+
+Writers are serialised on the revision counter: SQLite's ``BEGIN IMMEDIATE`` takes the file's write lock, PostgreSQL
+locks the counter's row (``SELECT ... FOR UPDATE``) before reading anything. So revisions are handed out in commit
+order, and a reader that sees revision R sees every change up to R.
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, text
 
 from sherlock.schema import Incident
+from sherlock.storage.db.engine import write_transaction
+from sherlock.storage.db.reads import open_reader
+from sherlock.storage.db.stores import insert, open_store
+from sherlock.storage.db.tables import STORE_TABLES, deleted, incidents, meta
 from sherlock.storage.filters import (
     FILTER_KEYS,
     LABEL_KEYS,
@@ -25,34 +36,53 @@ from sherlock.storage.filters import (
     fold_filter_value,
     suggest_values,
 )
-from sherlock.storage.sqlite import SQLiteFile
+
+if TYPE_CHECKING:
+    from sherlock.config import Settings
 
 # the filters are importable from here too, as they were before they had a module of their own
 __all__ = ["FILTER_KEYS", "LABEL_KEYS", "VALUE_KEYS", "Filters", "Store", "UpsertResult", "fold_filter_value",
            "suggest_values"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id           TEXT PRIMARY KEY,
-    record       TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    fingerprint  TEXT NOT NULL,
-    service      TEXT,
-    severity     TEXT,
-    category     TEXT,
-    status       TEXT,
-    created_date TEXT,
-    tags         TEXT NOT NULL DEFAULT '[]',
-    revision     INTEGER NOT NULL,
-    source       TEXT
-);
-CREATE INDEX IF NOT EXISTS incidents_id_nocase ON incidents (id COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint);
-CREATE INDEX IF NOT EXISTS incidents_revision ON incidents (revision, id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS deleted_revision ON deleted (revision);
-"""
+#: How many values one ``IN (...)`` list binds (SQLite's old bound-parameter limit was 999).
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The SQL fragments that differ between the backends; every statement of the store is written with them.
+
+    ``c`` follows text that is ordered or compared so ids sort as Python sorts them on both backends (SQLite's
+    ``BINARY``; PostgreSQL's ``"C"`` collation, whatever the database's locale); ``tags`` joins each incident's tags
+    as rows with a ``value`` column; ``field`` reads a top-level field of the JSON record."""
+
+    c: str
+    id_folded: str
+    tags: str
+    field: str
+    extra: str
+    by_revision: str
+    deleted_by_revision: str
+    lock_revision: tuple[str, ...]
+
+
+DIALECTS = {
+    "sqlite": Dialect(
+        c="", id_folded="id = :id COLLATE NOCASE", tags="json_each(incidents.tags)",
+        field="json_extract(record, '$.{name}')", extra="json_extract(record, '$.extra.\"' || :key || '\"')",
+        by_revision="incidents INDEXED BY incidents_revision",
+        deleted_by_revision="deleted INDEXED BY deleted_revision",
+        # BEGIN IMMEDIATE took the file's write lock already
+        lock_revision=("SELECT value FROM meta WHERE key = 'revision'",)),
+    "postgresql": Dialect(
+        c=' COLLATE "C"', id_folded="lower(id) = lower(:id)",
+        tags="json_array_elements_text(incidents.tags::json) AS tag(value)",
+        field="(record::json ->> '{name}')", extra="(record::json -> 'extra' ->> :key)",
+        by_revision="incidents", deleted_by_revision="deleted",
+        lock_revision=("INSERT INTO meta VALUES ('revision', '0') ON CONFLICT DO NOTHING",
+                       "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE")),
+}
+
 
 @dataclass
 class UpsertResult:
@@ -70,19 +100,26 @@ class UpsertResult:
 
 
 class Store:
-    """Incidents in one SQLite file. Safe to share between threads (one connection behind a lock, WAL mode)."""
+    """The incidents: of the SQLite file ``path`` (created if missing), or — given ``settings`` with a ``store_url``
+    — of that shared database (its schema checked first). Safe to share between threads (each call takes a pooled
+    connection) and between processes."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, settings: Settings | None = None):
         self.path = Path(path)
-        self._file = SQLiteFile(self.path, SCHEMA, what="incident store", autocommit=True,
-                                remedy="restore it from a backup or move it aside and re-ingest your files")
-        self._lock = self._file.lock
-        self._db = self._file.connect()  # opened now, so an unusable file is reported by the constructor
-        self._db.create_function("severity_level", 2, _severity_level, deterministic=True)  # the level filter
+        self._engine, self._shared = open_store(
+            settings, STORE_TABLES["incidents"], self.path, what="incident store",
+            remedy="restore it from a backup or move it aside and re-ingest your files")
+        self._sql = DIALECTS[self._engine.dialect.name]
+        self._values: dict[str, tuple[int, dict[str, int]]] = {}  # filter_values by key: (revision, values)
+        self._reader = open_reader(self._engine)  # hot reads: see sherlock.storage.db.reads
+        self._reader.rows("SELECT 1 FROM meta LIMIT 1")  # now, so an unusable store is reported by the constructor
 
     def close(self) -> None:
-        """Close the connection; the store is not usable afterwards."""
-        self._file.close()
+        """Release the SQLite file's connections (a shared store's engine stays open for the process's other
+        stores); the store is not usable afterwards."""
+        self._reader.close()
+        if not self._shared:
+            self._engine.dispose()
 
     # -- writes ------------------------------------------------------------------------------------------------
 
@@ -90,29 +127,27 @@ class Store:
         """Insert new ids, replace changed ones (by content hash), leave identical ones alone — all in one
         transaction. Bumps the revision once if anything changed."""
         result = UpsertResult()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                revision = self._revision() + 1
-                existing = self._hashes([incident.id for incident in incidents])
-                for incident in incidents:
-                    content_hash = incident.content_hash()
-                    previous = existing.get(incident.id)
-                    if previous == content_hash:
-                        result.unchanged.append(incident.id)
-                        continue
-                    (result.updated if previous else result.added).append(incident.id)
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO incidents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        _row(incident, content_hash, revision, source))
-                    if not previous:  # an id deleted earlier and added again is no longer deleted
-                        self._db.execute("DELETE FROM deleted WHERE id = ?", (incident.id,))
-                if result.changed:
-                    self._set_meta("revision", str(revision))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with write_transaction(self._engine) as connection:
+            revision = self._lock_revision(connection) + 1
+            existing = self._hashes(connection, [incident.id for incident in incidents])
+            rows: list[dict[str, Any]] = []
+            for incident in incidents:
+                content_hash = incident.content_hash()
+                previous = existing.get(incident.id)
+                if previous == content_hash:
+                    result.unchanged.append(incident.id)
+                    continue
+                (result.updated if previous else result.added).append(incident.id)
+                rows.append(_row(incident, content_hash, revision, source))
+            if rows:
+                statement = insert(connection, incidents_table)
+                columns = {name: statement.excluded[name] for name in rows[0] if name != "id"}
+                connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns), rows)
+            if result.added:  # an id deleted earlier and added again is no longer deleted
+                for chunk in _chunks(result.added):
+                    connection.execute(deleted.delete().where(deleted.c.id.in_(chunk)))
+            if result.changed:
+                self._set_meta(connection, "revision", str(revision))
         return result
 
     def delete(self, ids: Iterable[str]) -> list[str]:
@@ -120,67 +155,62 @@ class Store:
         order given; unknown ids are ignored). Bumps the revision once if anything was deleted and leaves a tombstone
         per id, so :meth:`changes_since` reports it."""
         wanted = list(dict.fromkeys(ids))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                stored = set(self._hashes(wanted))
-                deleted = [incident_id for incident_id in wanted if incident_id in stored]
-                if deleted:
-                    revision = self._revision() + 1
-                    for incident_id in deleted:
-                        self._db.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
-                        self._db.execute("INSERT OR REPLACE INTO deleted VALUES (?, ?)", (incident_id, revision))
-                    self._set_meta("revision", str(revision))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return deleted
+        with write_transaction(self._engine) as connection:
+            revision = self._lock_revision(connection) + 1
+            stored = set(self._hashes(connection, wanted))
+            gone = [incident_id for incident_id in wanted if incident_id in stored]
+            if gone:
+                for chunk in _chunks(gone):
+                    connection.execute(incidents_table.delete().where(incidents_table.c.id.in_(chunk)))
+                statement = insert(connection, deleted)
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=["id"], set_={"revision": statement.excluded.revision}),
+                    [{"id": incident_id, "revision": revision} for incident_id in gone])
+                self._set_meta(connection, "revision", str(revision))
+        return gone
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a workspace fact (e.g. the revision an index was built from) under ``key``."""
-        with self._lock:
-            self._set_meta(key, value)
+        with write_transaction(self._engine) as connection:
+            self._set_meta(connection, key, value)
 
     # -- reads -------------------------------------------------------------------------------------------------
 
     def revision(self) -> int:
         """Bumped by every write that changed an incident; 0 for an empty store."""
-        with self._lock:
-            return self._revision()
+        value = self.get_meta("revision")
+        return int(value) if value else 0
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         """The value stored by :meth:`set_meta`, or ``default``."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
+        value = self._scalar("SELECT value FROM meta WHERE key = :key", key=key)
+        return default if value is None else value
+
+    def get_meta_many(self, keys: Iterable[str]) -> dict[str, str]:
+        """``{key: value}`` of the given keys that are stored (one query per 500 keys, not one per key)."""
+        return dict(self._select_in("SELECT key, value FROM meta WHERE key IN :values", list(dict.fromkeys(keys))))
 
     def count(self) -> int:
         """How many incidents are stored."""
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]
+        return int(self._scalar("SELECT COUNT(*) FROM incidents"))
 
     def get(self, incident_id: str) -> Incident | None:
         """The incident with this id, matched case-insensitively (``jsp-1052`` finds ``JSP-1052``)."""
-        with self._lock:
-            row = self._db.execute("SELECT record FROM incidents WHERE id = ? COLLATE NOCASE LIMIT 1",
-                                   (incident_id,)).fetchone()
-        return Incident.model_validate_json(row[0]) if row else None
+        record = self._scalar(f"SELECT record FROM incidents WHERE {self._sql.id_folded} LIMIT 1", id=incident_id)
+        return None if record is None else Incident.model_validate_json(record)
 
     def find_extra(self, key: str, value: str) -> Incident | None:
         """The first incident (by id) whose ``extra[key]`` equals ``value``: a tool's own id, when a webhook names
         the incident only by it. A scan of the records; webhooks are rare enough for it."""
-        with self._lock:
-            row = self._db.execute("SELECT record FROM incidents WHERE json_extract(record, ?) = ? ORDER BY id "
-                                   "LIMIT 1", (f'$.extra."{key}"', value)).fetchone()
-        return Incident.model_validate_json(row[0]) if row else None
+        record = self._scalar(f"SELECT record FROM incidents WHERE {self._sql.extra} = :value "
+                              f"ORDER BY id{self._sql.c} LIMIT 1", key=key, value=value)
+        return None if record is None else Incident.model_validate_json(record)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Incident]:
         """``{id: incident}`` for the given ids that are stored (exact ids; missing ones are left out)."""
-        with self._lock:
-            rows = list(self._select_in("SELECT record FROM incidents WHERE id IN ({marks})", list(dict.fromkeys(ids))))
-        incidents = (Incident.model_validate_json(record) for (record,) in rows)
-        return {incident.id: incident for incident in incidents}
+        rows = self._select_in("SELECT record FROM incidents WHERE id IN :values", list(dict.fromkeys(ids)))
+        found = (Incident.model_validate_json(record) for (record,) in rows)
+        return {incident.id: incident for incident in found}
 
     def iter_incidents(self, batch_size: int = 2000) -> Iterator[Incident]:
         """All incidents in id order, read in batches (constant memory for the reader)."""
@@ -192,11 +222,10 @@ class Store:
 
     def iter_with_sources(self, batch_size: int = 2000) -> Iterator[tuple[Incident, str | None]]:
         """:meth:`iter_incidents` with where each incident came from (the ``source`` it was stored with)."""
-        last = ""
+        c, last = self._sql.c, ""
         while True:
-            with self._lock:
-                rows = self._db.execute("SELECT id, record, source FROM incidents WHERE id > ? ORDER BY id LIMIT ?",
-                                        (last, batch_size)).fetchall()
+            rows = self._rows(f"SELECT id, record, source FROM incidents WHERE id{c} > :last ORDER BY id{c} "
+                              f"LIMIT :size", last=last, size=batch_size)
             if not rows:
                 return
             for _, record, source in rows:
@@ -207,69 +236,77 @@ class Store:
         """``(changed, deleted)``: the ids added or updated after ``revision`` (stored now), and the ids deleted after
         it (not stored now), each sorted. Both read an index on the revision, so the cost follows the answer's size,
         not the corpus's. Two writes may fall between a reader's calls: read :meth:`revision` first, then this."""
-        with self._lock:  # sorted here: an ORDER BY id would have SQLite scan the id index, all of it
-            changed = [row[0] for row in self._db.execute(
-                "SELECT id FROM incidents INDEXED BY incidents_revision WHERE revision > ?", (revision,))]
-            deleted = [row[0] for row in self._db.execute(
-                "SELECT id FROM deleted INDEXED BY deleted_revision WHERE revision > ?", (revision,))]
-        return sorted(changed), sorted(deleted)
+        # sorted here: an ORDER BY id would have SQLite scan the id index
+        changed = self._rows(f"SELECT id FROM {self._sql.by_revision} WHERE revision > :revision", revision=revision)
+        gone = self._rows(f"SELECT id FROM {self._sql.deleted_by_revision} WHERE revision > :revision",
+                          revision=revision)
+        return sorted(row[0] for row in changed), sorted(row[0] for row in gone)
 
     def hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         """``{id: content_hash}`` of every incident, or of those of ``ids`` that are stored (what derived indexes
         diff against)."""
-        with self._lock:
-            if ids is not None:
-                return self._hashes(ids)
-            return dict(self._db.execute("SELECT id, content_hash FROM incidents"))
+        if ids is not None:
+            return dict(self._select_in("SELECT id, content_hash FROM incidents WHERE id IN :values", list(ids)))
+        return dict(self._rows("SELECT id, content_hash FROM incidents"))
 
     def ids_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, list[str]]:
         """Stored ids sharing each text fingerprint (to flag the same content filed under another id)."""
         out: dict[str, list[str]] = {}
-        with self._lock:
-            for fingerprint, incident_id in self._select_in(
-                    "SELECT fingerprint, id FROM incidents WHERE fingerprint IN ({marks}) ORDER BY id",
-                    list(set(fingerprints))):
-                out.setdefault(fingerprint, []).append(incident_id)
+        rows = self._select_in("SELECT fingerprint, id FROM incidents WHERE fingerprint IN :values", list(set(
+            fingerprints)))
+        for fingerprint, incident_id in sorted(rows, key=lambda row: row[1]):
+            out.setdefault(fingerprint, []).append(incident_id)
         return out
 
     def filter_ids(self, filters: Filters) -> set[str]:
         """Ids of incidents matching ``filters`` — the one place filters are evaluated, for every retriever. Each
-        value key is first resolved to the stored values it matches (:func:`fold_filter_value`)."""
+        value key is first resolved to the stored values it matches (:func:`fold_filter_value`); the severity
+        ``level`` is compared here, in Python, on the rows the other filters leave (the same on both backends)."""
         clauses: list[str] = []
-        params: list[Any] = []
-        with self._lock:
-            for key in VALUE_KEYS:
-                if not getattr(filters, key):
-                    continue
-                stored = self._matching_values(key, getattr(filters, key))
-                if not stored:
-                    return set()
-                marks = ",".join("?" * len(stored))
-                clauses.append(f"EXISTS (SELECT 1 FROM json_each(incidents.tags) WHERE value IN ({marks}))"
-                               if key == "tag" else f"{key} IN ({marks})")
-                params.extend(stored)
-            if filters.date_from:
-                clauses.append("created_date >= ?")
-                params.append(filters.date_from.isoformat())
-            if filters.date_to:
-                clauses.append("created_date <= ?")
-                params.append(filters.date_to.isoformat())
-            if filters.level:
-                clauses.append("severity_level(json_extract(record, '$.extra.severity_level'), severity) <= ?")
-                params.append(filters.level)
-            where = " AND ".join(clauses) or "1"
-            return {row[0] for row in self._db.execute(f"SELECT id FROM incidents WHERE {where}", params)}
+        params: dict[str, Any] = {}
+        for key in VALUE_KEYS:
+            if not getattr(filters, key):
+                continue
+            stored = self._matching_values(key, getattr(filters, key))
+            if not stored:
+                return set()
+            params[key] = stored
+            clauses.append(f"EXISTS (SELECT 1 FROM {self._sql.tags} WHERE value IN :tag)" if key == "tag"
+                           else f"{key} IN :{key}")
+        if filters.date_from:
+            clauses.append("created_date >= :date_from")
+            params["date_from"] = filters.date_from.isoformat()
+        if filters.date_to:
+            clauses.append("created_date <= :date_to")
+            params["date_to"] = filters.date_to.isoformat()
+        where = " AND ".join(clauses) or "1 = 1"
+        if filters.level:  # reading JSON costs: only when asked
+            rows = self._rows(f"SELECT id, severity, {self._sql.extra} FROM incidents WHERE {where}", **params,
+                              key="severity_level")
+        else:
+            rows = self._rows(f"SELECT id FROM incidents WHERE {where}", **params)
+        if not filters.level:
+            return {row[0] for row in rows}
+        return {incident_id for incident_id, severity, level in rows
+                if _severity_level(level, severity) <= filters.level}
 
     def filter_values(self, key: str) -> dict[str, int]:
         """Every stored value of a value filter key (service, severity, category, status, tag), as written, with its
         incident count, most common first."""
         if key not in VALUE_KEYS:
             raise ValueError(f"no filter values for {key!r}; use one of {', '.join(VALUE_KEYS)}")
-        sql = ("SELECT value, COUNT(DISTINCT incidents.id) FROM incidents, json_each(incidents.tags) GROUP BY 1"
-               if key == "tag" else f"SELECT {key}, COUNT(*) FROM incidents WHERE {key} IS NOT NULL GROUP BY 1")
-        with self._lock:
-            rows = self._db.execute(f"{sql} ORDER BY 2 DESC, 1").fetchall()
-        return dict(rows)
+        revision = self.revision()  # a scan of every incident: kept until a write (by any process) moves the revision
+        cached = self._values.get(key)
+        if cached is not None and cached[0] == revision:
+            return dict(cached[1])
+        c = self._sql.c
+        sql = (f"SELECT value, COUNT(DISTINCT incidents.id) FROM incidents, {self._sql.tags} GROUP BY value "
+               f"ORDER BY 2 DESC, value{c}" if key == "tag" else
+               f"SELECT {key}, COUNT(*) FROM incidents WHERE {key} IS NOT NULL GROUP BY {key} "
+               f"ORDER BY 2 DESC, {key}{c}")
+        values = dict(self._rows(sql))
+        self._values[key] = (revision, values)
+        return dict(values)
 
     def filter_suggestions(self, filters: Filters, limit: int = 3) -> dict[str, list[str]]:
         """Why ``filters`` match nothing, key by key: each value key whose values match no stored value, with the
@@ -293,33 +330,31 @@ class Store:
         """How many incidents per value of ``service``, ``severity``, ``category`` or ``status``."""
         if column not in ("service", "severity", "category", "status"):
             raise ValueError(f"no facet {column!r}; use one of service, severity, category, status")
-        with self._lock:
-            rows = self._db.execute(f"SELECT COALESCE({column}, '(none)'), COUNT(*) FROM incidents "
-                                    f"GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
-        return dict(rows)
+        value = f"COALESCE({column}, '(none)')"
+        return dict(self._rows(f"SELECT {value}, COUNT(*) FROM incidents GROUP BY {value} "
+                               f"ORDER BY 2 DESC, {value}{self._sql.c}"))
 
     def tag_counts(self, limit: int = 200) -> dict[str, int]:
         """The most used tags (as written, case-folded for counting) with their incident counts."""
-        with self._lock:
-            rows = self._db.execute("SELECT lower(value), COUNT(*) FROM incidents, json_each(incidents.tags) "
-                                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (limit,)).fetchall()
-        return dict(rows)
+        return dict(self._rows(f"SELECT lower(value), COUNT(*) FROM incidents, {self._sql.tags} GROUP BY lower(value) "
+                               f"ORDER BY 2 DESC, lower(value){self._sql.c} LIMIT :limit", limit=limit))
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The earliest and latest ``created_date`` (ISO dates), ``(None, None)`` when no incident has one."""
-        with self._lock:
-            return tuple(self._db.execute("SELECT MIN(created_date), MAX(created_date) FROM incidents").fetchone())
+        first, last = self._rows("SELECT MIN(created_date), MAX(created_date) FROM incidents")[0]
+        return first, last
 
     def examples(self) -> tuple[str | None, str | None]:
         """What a new user can try on this workspace: the id of the latest resolved incident and the most common
         title (an incident that recurs), ``(None, None)`` when the store is empty."""
-        with self._lock:
-            latest = self._db.execute("SELECT id FROM incidents WHERE json_extract(record, '$.resolution') != '' "
-                                      "ORDER BY created_date DESC, id DESC LIMIT 1").fetchone()
-            common = self._db.execute(  # among the latest 2,000 stored, so a large store answers as fast
-                "SELECT json_extract(record, '$.title') AS title FROM (SELECT record FROM incidents ORDER BY rowid "
-                "DESC LIMIT 2000) GROUP BY lower(title) ORDER BY COUNT(*) DESC, title LIMIT 1").fetchone()
-        return (latest[0] if latest else None), (common[0] if common else None)
+        c, resolution, title = self._sql.c, self._sql.field.format(name="resolution"), self._sql.field.format(
+            name="title")
+        latest = self._scalar(f"SELECT id FROM incidents WHERE {resolution} != '' "
+                              f"ORDER BY created_date DESC, id{c} DESC LIMIT 1")
+        common = self._scalar(  # among the latest 2,000 written, so a large store answers as fast
+            f"SELECT MIN(title{c}) FROM (SELECT {title} AS title FROM incidents ORDER BY revision DESC, id{c} DESC "
+            f"LIMIT 2000) AS latest GROUP BY lower(title) ORDER BY COUNT(*) DESC, MIN(title{c}) LIMIT 1")
+        return latest, common
 
     # -- internals ---------------------------------------------------------------------------------------------
 
@@ -328,31 +363,56 @@ class Store:
         folded = {fold_filter_value(key, value) for value in wanted}
         return [value for value in self.filter_values(key) if fold_filter_value(key, value) in folded]
 
-    def _revision(self) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
-        return int(row[0]) if row else 0
+    def _lock_revision(self, connection: Connection) -> int:
+        """The current revision, with the right to write the next one held until the transaction ends."""
+        *first, read = self._sql.lock_revision
+        for sql in first:
+            connection.execute(text(sql))
+        value = connection.execute(text(read)).scalar()
+        return int(value) if value else 0
 
-    def _set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    @staticmethod
+    def _set_meta(connection: Connection, key: str, value: str) -> None:
+        statement = insert(connection, meta).values(key=key, value=value)
+        connection.execute(statement.on_conflict_do_update(index_elements=["key"],
+                                                           set_={"value": statement.excluded.value}))
 
-    def _hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        return dict(self._select_in("SELECT id, content_hash FROM incidents WHERE id IN ({marks})", list(ids)))
+    @staticmethod
+    def _hashes(connection: Connection, ids: Sequence[str]) -> dict[str, str]:
+        statement = text("SELECT id, content_hash FROM incidents WHERE id IN :values").bindparams(
+            bindparam("values", expanding=True))
+        return {incident_id: content_hash for chunk in _chunks(list(ids))
+                for incident_id, content_hash in connection.execute(statement, {"values": chunk})}
 
-    def _select_in(self, sql: str, values: list[str]) -> Iterator[Any]:
-        """Rows of ``sql``, whose ``IN ({marks})`` list takes ``values`` 500 at a time (SQLite's bound-parameter
-        limit). The caller holds the lock and consumes the rows before releasing it."""
-        for start in range(0, len(values), 500):
-            chunk = values[start:start + 500]
-            yield from self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+    def _select_in(self, sql: str, values: list[str]) -> list[Any]:
+        """Rows of ``sql``, whose ``IN :values`` list takes ``values`` :data:`IN_CHUNK` at a time."""
+        return [row for chunk in _chunks(values) for row in self._reader.rows(sql, values=chunk)]
+
+    def _rows(self, sql: str, **params: Any) -> list[Any]:
+        return self._reader.rows(sql, **params)
+
+    def _scalar(self, sql: str, **params: Any) -> Any:
+        rows = self._reader.rows(sql, **params)
+        return rows[0][0] if rows else None
 
 
-def _row(incident: Incident, content_hash: str, revision: int, source: str | None) -> tuple[Any, ...]:
+incidents_table = incidents  # the table, by a name the methods' ``incidents`` arguments do not shadow
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start:start + IN_CHUNK]
+
+
+def _row(incident: Incident, content_hash: str, revision: int, source: str | None) -> dict[str, Any]:
     created = incident.created_date()
-    return (
-        incident.id, incident.model_dump_json(), content_hash, incident.text_fingerprint(), incident.service,
-        incident.severity, incident.category, incident.status, created.isoformat() if created else None,
-        json.dumps(incident.tags), revision, source,
-    )
+    return {
+        "id": incident.id, "record": incident.model_dump_json(), "content_hash": content_hash,
+        "fingerprint": incident.text_fingerprint(), "service": incident.service, "severity": incident.severity,
+        "category": incident.category, "status": incident.status,
+        "created_date": created.isoformat() if created else None, "tags": json.dumps(incident.tags),
+        "revision": revision, "source": source,
+    }
 
 
 def _severity_level(level: Any, severity: str | None) -> int:

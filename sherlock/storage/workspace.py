@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -114,7 +115,7 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.store_path)
+        return Store(self.settings.store_path, self.settings)
 
     @cached_property
     def redactor(self) -> Redactor:
@@ -319,7 +320,12 @@ class Workspace:
             return report
 
     def _dense_key(self) -> str:
-        return f"dense_revision:{self.collection}"
+        """Where the store keeps the revision Chroma is synced to. A shared store (``store_url``) may serve several
+        Chromas — a team's server, or an embedded one per machine — so there the key names the Chroma too."""
+        if not self.settings.store_url:
+            return f"dense_revision:{self.collection}"
+        chroma = self.settings.chroma_url or f"{socket.gethostname()}:{self.settings.chroma_path.resolve()}"
+        return f"dense_revision:{self.collection}@{chroma}"
 
     def _dense_revision(self) -> int:
         return int(self.store.get_meta(self._dense_key(), "-1") or -1)

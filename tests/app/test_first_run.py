@@ -168,3 +168,21 @@ def test_a_home_that_cannot_be_created_is_named_on_the_page(empty_home, tmp_path
     monkeypatch.setenv("SHERLOCK_HOME", str(tmp_path / "a-file" / "home"))
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not app.exception and "folder cannot be used" in app.error[0].value
+
+
+def test_a_shared_store_behind_this_sherlock_says_run_db_upgrade_then_opens(empty_home, backend_url, monkeypatch):
+    """The app refuses a shared store (SHERLOCK_STORE_URL) whose schema is behind, saying what to run; once upgraded,
+    "Try again" opens it."""
+    from sherlock.storage.db.engine import open_url
+    from sherlock.storage.db.migrate import upgrade
+    monkeypatch.setenv("SHERLOCK_STORE_URL", backend_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not app.exception and "could not be opened" in app.error[0].value
+    assert "has no Sherlock tables yet" in app.error[0].value and r"run \`sherlock db upgrade\`" in app.error[0].value
+    engine = open_url(backend_url)
+    upgrade(engine)
+    engine.dispose()
+    app.button[0].click().run()  # "Try again"
+    resources.opening().wait()
+    app.run()
+    assert not app.exception and not app.error and app.metric[0].value == "0"

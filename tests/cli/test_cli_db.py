@@ -55,3 +55,16 @@ def test_an_unreachable_store_exits_2_naming_it_without_the_password(tmp_path, c
         assert code == 2 and out == ""
         assert err == (f"sherlock db: error: cannot reach PostgreSQL at 127.0.0.1:{port} (Connection refused); is it "
                        "running? check SHERLOCK_STORE_URL\n")
+
+
+def test_every_command_refuses_a_store_whose_schema_is_behind(store, tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("SHERLOCK_DEMO", "false")
+    for argv in (["stats"], ["search", "refund failed"], ["ingest", "data/demo/incidents.jsonl"], ["token", "list"],
+                 ["list"], ["monitor"]):
+        code, out, err = cli("--home", tmp_path, *argv)
+        assert (code, out) == (2, ""), argv
+        assert err == (f"sherlock {argv[0]}: error: the store at {store} has no Sherlock tables yet (schema revision "
+                       "none); this Sherlock needs 0001: run `sherlock db upgrade`\n")
+    assert cli("--home", tmp_path, "db", "upgrade")[0] == 0
+    code, out, _ = cli("--home", tmp_path, "stats")  # upgraded: the same command runs
+    assert code == 0 and "incidents  0 (no dates), store revision 0" in out

@@ -1,8 +1,10 @@
 """The monitoring report's numbers against an independent pandas computation over the raw ``queries`` and ``feedback``
-tables; the join of votes to queries (by log id, and by question hash and session); windows and periods."""
+tables; the join of votes to queries (by log id, and by question hash and session); windows and periods; the same
+report over a PostgreSQL log as over SQLite."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -13,9 +15,10 @@ import pandas as pd
 import pytest
 
 from sherlock.config import load_settings
+from sherlock.monitoring import querylog
 from sherlock.monitoring.events import QueryEvent, query_key
 from sherlock.monitoring.querylog import QueryLog
-from sherlock.monitoring.report import DEFINITIONS, monitor_report
+from sherlock.monitoring.report import DEFINITIONS, monitor_report, open_log
 from sherlock.storage.feedback import FeedbackStore
 
 SINCE, UNTIL = date(2025, 3, 3), date(2025, 3, 30)  # a Monday, and the Sunday four weeks later (inclusive)
@@ -299,4 +302,61 @@ def test_the_default_window_starts_at_the_first_logged_period(tmp_path):
         monitor_report(settings, log=log, freq="Q")
     with pytest.raises(ValueError, match="is not before"):
         monitor_report(settings, date(2025, 5, 20), date(2025, 5, 10), log=log)
+    log.close()
+
+
+class Votes:
+    """What the report reads of a feedback store (:meth:`sherlock.storage.feedback.FeedbackStore.votes`), given."""
+
+    def __init__(self, votes: list[tuple[str, bool, int | None, str, str | None]]) -> None:
+        self._votes = votes
+
+    def votes(self) -> list[tuple[str, bool, int | None, str, str | None]]:
+        return self._votes
+
+
+def test_the_report_over_a_shared_store_equals_the_one_over_the_workspace_file(migrated_url, tmp_path,
+                                                                              monkeypatch):
+    """One set of events logged into the workspace's SQLite file and into the store of ``store_url`` (PostgreSQL;
+    a SQLite store file on the other parameter), under the same ids: the reports are equal, number for number — the
+    SQL they are read with (packed flags, gap questions, votes by question and session, drift samples) means the
+    same on both backends."""
+    logs: dict[str, tuple] = {}
+    for name, url in (("file", None), ("store", migrated_url)):
+        settings = load_settings(home=tmp_path / name, demo=False, store_url=url)
+        counter = itertools.count()  # ids as new_id makes them, with a counter that is the same for both logs
+        monkeypatch.setattr(querylog, "new_id", lambda ts, counter=counter: (int(ts * 1000) << 20) | next(counter))
+        log = QueryLog(settings.query_log_path, b"same-key", settings=settings)
+        log_traffic(log, 1200, seconds(SINCE) - 3 * 86400, seconds(UNTIL) + 2 * 86400, seed=5)
+        logs[name] = settings, log
+    frame = logs["file"][1].frame()
+    assert frame.equals(logs["store"][1].frame()) and len(frame) == 1200
+    texts = logs["file"][1].texts(list(frame["id"]))
+    votes = []  # by log id, by question and session (no log id), and on a question never logged
+    for i, row in enumerate(frame.itertuples()):
+        when = (row.ts + pd.Timedelta(minutes=5)).tz_localize(UTC).isoformat(timespec="milliseconds")
+        if i % 5 == 0:
+            votes.append((when, i % 3 != 0, int(row.id), texts[row.id], row.session))
+        elif i % 7 == 0:
+            votes.append((when, i % 2 == 0, None, texts[row.id].upper() + "?", row.session))
+        elif i % 97 == 0:
+            votes.append((when, True, None, "never asked", row.session))
+    reports = {name: [monitor_report(settings, SINCE, UNTIL, freq, log=log, feedback=Votes(votes), now=NOW)
+                      for freq in ("W", "D")] for name, (settings, log) in logs.items()}
+    for _, log in logs.values():
+        log.close()
+    weekly = reports["file"][0]
+    assert 1000 < weekly["queries"] < 1200 and weekly["helpful"]["votes"] > 200 and weekly["helpful"][
+        "unmatched_votes"] > 0
+    assert weekly["gaps"] and len(weekly["by_settings"]) == 2 and weekly["drift"]["value"] is not None
+    assert reports["store"] == reports["file"]
+
+
+def test_a_shared_store_with_nothing_logged_gives_an_empty_report(migrated_url, tmp_path):
+    settings = load_settings(home=tmp_path, demo=False, store_url=migrated_url)
+    log = open_log(settings)
+    assert log is not None and log.revision() == (0, 0) and log.span() is None  # the store's log, empty
+    report = monitor_report(settings, SINCE, UNTIL, "W", now=NOW)
+    assert report["queries"] == 0 and report["by_settings"] == [] and report["gaps"] == []
+    assert not settings.query_log_path.exists()
     log.close()

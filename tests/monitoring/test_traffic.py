@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sherlock.config import load_settings
 from sherlock.monitoring.events import id_at
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.traffic import (
@@ -173,9 +174,18 @@ def test_topic_shift(juspay_workspace, tmp_path, questions, offtopic):
     assert shifted[day >= 5].mean() == pytest.approx(0.6, abs=0.12)
 
 
-def test_replicate_grows_a_log_from_a_sample(week, tmp_path):
+@pytest.fixture
+def target(migrated_url, tmp_path):
+    """An empty log to grow: a workspace's own file on SQLite, the shared store of ``store_url`` on PostgreSQL."""
+    settings = load_settings(home=tmp_path / "target", demo=False,
+                             store_url=None if migrated_url.startswith("sqlite") else migrated_url)
+    log = QueryLog(settings.query_log_path, b"test key", settings=settings)
+    yield log
+    log.close()
+
+
+def test_replicate_grows_a_log_from_a_sample(week, target, tmp_path):
     summary, log, _, frame = week
-    target = QueryLog(tmp_path / "big.sqlite", b"test key")
     since, until = START.timestamp(), START.timestamp() + 28 * 86400
     assert replicate(target, 20_000, since, until, seed=3, source=log) == 20_000
     big = rows(target)
@@ -192,9 +202,10 @@ def test_replicate_grows_a_log_from_a_sample(week, tmp_path):
     assert (big.loc[position < 0.4, "settings_hash"] == old).all()
     assert (big.loc[position > 0.6, "settings_hash"] == new).all()
     assert set(target.settings_versions()) == {old, new}
-    again = QueryLog(tmp_path / "again.sqlite", b"test key")
+    again = QueryLog(tmp_path / "again.sqlite", b"test key")  # a seed copies alike, into either backend
     replicate(again, 20_000, since, until, seed=3, source=log)
     pd.testing.assert_frame_equal(rows(again)[["ts", *content]], big[["ts", *content]])
+    again.close()
 
 
 def test_replicated_votes_are_judged_like_the_generated_ones(week, questions, offtopic, tmp_path):

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from sherlock.storage.tokens import TokenStore
+from sherlock.storage.tokens import open_tokens
 
 _names = itertools.count(1)
 
@@ -14,7 +14,7 @@ def bearer():
     """``bearer(settings, scope, rate=None)`` → the headers of a new token with that scope in that workspace."""
 
     def make(settings, scope: str, rate: str | None = None) -> dict[str, str]:
-        tokens = TokenStore(settings.tokens_path)
+        tokens = open_tokens(settings)
         try:
             _, secret = tokens.create(f"test-{scope}-{next(_names)}", scope, rate)
         finally:

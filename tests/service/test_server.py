@@ -222,6 +222,18 @@ def test_webhooks_store_the_incident_and_return_similar_ones(served, shared_data
     assert made["action"] == "added" and made["id"] == "INC-123"
     assert served.read.get("/v1/incidents/INC-123").json()["title"] == listed["incidents"][0]["name"]
 
+    from sherlock.audit import entries
+    from sherlock.config import load_settings
+    webhooks = [(e.actor, e.action, e.target, e.source.split()[0]) for e in entries(load_settings(home=served.home))
+                if e.actor.startswith("webhook:")]  # every stored delivery is audited, as the tool, from the API
+    assert sorted(webhooks) == sorted([
+        ("webhook:pagerduty", "ingest", "webhook pagerduty: PD-4711 added", "api"),
+        ("webhook:pagerduty", "ingest", "webhook pagerduty: PD-4711 updated", "api"),
+        ("webhook:pagerduty", "ingest", "webhook pagerduty: PD-4711 updated", "api"),
+        ("webhook:github", "ingest", f"webhook github: betamaxpy/betamax#{issue['number']} added", "api"),
+        ("webhook:jira", "ingest", "webhook jira: FOO-123 added", "api"),
+        ("webhook:incidentio", "ingest", "webhook incidentio: INC-123 added", "api")])
+
 
 @pytest.mark.parametrize("source", sorted(SECRETS))
 def test_forged_webhooks_are_refused(served, source):

@@ -4,6 +4,7 @@ get the same search results and the same rows; bad folders and full workspaces a
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -12,6 +13,10 @@ from sherlock.monitoring.querylog import QueryLog, query_log
 from sherlock.monitoring.record import log_search
 from sherlock.search.searcher import Searcher
 from sherlock.storage.backup import BackupError, export_workspace, import_workspace
+from sherlock.storage.backup_tables import PARTS, check_table, count_rows, dump_table, load_table, open_engines
+from sherlock.storage.db.engine import open_url, write_transaction
+from sherlock.storage.db.migrate import upgrade
+from sherlock.storage.db.tables import feedback, incidents, queries
 from sherlock.storage.feedback import FeedbackStore
 from sherlock.storage.workspace import Workspace
 
@@ -37,6 +42,29 @@ def original(make_home, juspay_issues):
     feedback.close()
     assert query_log(workspace.settings).flush()
     return workspace
+
+
+@pytest.fixture
+def shared_settings(backend_url, make_home):
+    """Settings of an empty workspace whose records live in the store database of ``backend_url`` (migrated): one
+    SQLite file holding every table, or PostgreSQL."""
+    engine = open_url(backend_url)
+    upgrade(engine)
+    engine.dispose()
+    return load_settings(home=make_home("shared"), store_url=backend_url)
+
+
+def part_lines(folder) -> dict[str, list[dict]]:
+    """Every row part of a backup folder, parsed."""
+    files = [part.file for part in PARTS] + ["incidents.jsonl", "sources.jsonl"]
+    return {name: [json.loads(line) for line in (folder / name).read_text().splitlines()] for name in files}
+
+
+def rewrite_first_row(folder, part: str, **cells) -> None:
+    """Change cells of the first row of ``part`` in a backup folder."""
+    path = folder / part
+    first, *rest = path.read_text().splitlines()
+    path.write_text("\n".join([json.dumps({**json.loads(first), **cells}), *rest]) + "\n")
 
 
 def results(workspace: Workspace) -> list[list[tuple[str, float]]]:
@@ -93,7 +121,14 @@ def test_export_refuses_a_folder_with_files(original, tmp_path):
      r"feedback.jsonl:1: required column\(s\) created_at, query, query_key, shown_ids missing"),
     (lambda folder: (folder / "pair_feedback.jsonl").write_text('{broken\n'), r"pair_feedback.jsonl:1: not valid"),
     (lambda folder: (folder / "incidents.jsonl").write_text('{"title": "no id"}\n'), r"incidents.jsonl:1: not a "),
-], ids=["no manifest", "newer version", "missing columns", "broken line", "bad incident"])
+    (lambda folder: rewrite_first_row(folder, "query_log.jsonl", ts="yesterday"),
+     r"query_log.jsonl:1: column ts: expected a number, got 'yesterday'"),
+    (lambda folder: rewrite_first_row(folder, "query_log.jsonl", vector={"base64": "*not*"}),
+     r"query_log.jsonl:1: column vector: not base64"),
+    (lambda folder: (folder / "pair_feedback.jsonl").write_text((folder / "pair_feedback.jsonl").read_text() * 2),
+     r"pair_feedback.jsonl:2: pair_feedback id 1 appears twice"),
+], ids=["no manifest", "newer version", "missing columns", "broken line", "bad incident", "wrong type", "bad blob",
+        "repeated id"])
 def test_a_damaged_backup_is_refused_saying_where(original, make_home, tmp_path, damage, says):
     folder = tmp_path / "backup"
     export_workspace(original, folder)
@@ -102,3 +137,75 @@ def test_a_damaged_backup_is_refused_saying_where(original, make_home, tmp_path,
     with pytest.raises(BackupError, match=says):
         import_workspace(target, folder)
     assert Workspace(target).store.count() == 0  # refused before anything was written: the import can be retried
+
+
+def test_a_sqlite_backup_restores_into_a_shared_store_and_back(original, shared_settings, make_home, tmp_path):
+    """The migration of issue #16: export the workspace's own SQLite files, import into a workspace on a store
+    database (PostgreSQL, or one SQLite file), export that, and import it back into SQLite files: the same rows."""
+    exported = export_workspace(original, tmp_path / "from-sqlite")
+    imported = import_workspace(shared_settings, tmp_path / "from-sqlite")
+    assert imported.counts == exported.counts and not imported.notes
+    engine = open_url(shared_settings.store_url)
+    try:
+        assert [count_rows(engine, [table]) for table in (feedback, queries)] == [3, 3]  # in the database itself
+        assert count_rows(engine, [incidents]) == 78  # needs Workspace.store on the store database
+        with write_transaction(engine) as connection:  # the restored ids do not collide with the next one
+            inserted = connection.execute(feedback.insert().values(created_at="now", query="q", query_key="q",
+                                                                     shown_ids="[]"))
+            assert inserted.inserted_primary_key[0] == 4
+            connection.execute(feedback.delete().where(feedback.c.id == 4))
+    finally:
+        engine.dispose()
+
+    shared = Workspace(load_settings(home=shared_settings.home, store_url=shared_settings.store_url))
+    assert export_workspace(shared, tmp_path / "from-shared").counts == exported.counts
+    assert part_lines(tmp_path / "from-shared") == part_lines(tmp_path / "from-sqlite")
+    with pytest.raises(BackupError, match=r"already holds .*4 feedback row\(s\), 4 logged queries \(in "):
+        other_home = load_settings(home=make_home("other"), store_url=shared_settings.store_url)
+        import_workspace(other_home, tmp_path / "from-sqlite")  # a new home, but the database holds rows
+
+    back = load_settings(home=make_home("back"))
+    assert import_workspace(back, tmp_path / "from-shared").counts == exported.counts
+    before, after = FeedbackStore(original.settings.feedback_path), FeedbackStore(back.feedback_path)
+    assert after.records() == before.records() and after.pairs() == before.pairs()
+    old_log, new_log = QueryLog(original.settings.query_log_path, b""), QueryLog(back.query_log_path, b"")
+    assert new_log.frame().equals(old_log.frame()) and (new_log.vectors() == old_log.vectors()).all()
+
+
+def test_the_backend_is_the_target_s_not_the_backup_s(original, make_home, tmp_path):
+    """A store_url in the backup's sherlock.toml would send the restored workspace to the original's database."""
+    folder = tmp_path / "backup"
+    export_workspace(original, folder)
+    settings_file = folder / "files" / "sherlock.toml"
+    settings_file.write_text('store_url = "postgresql://sherlock:pw@db.invalid/sherlock"\n'
+                             + settings_file.read_text())
+    target = make_home("restored")
+    imported = import_workspace(load_settings(home=target), folder)
+    assert imported.notes == ["files/sherlock.toml: store_url left out; this workspace keeps its own backend"]
+    assert (target / "sherlock.toml").read_text() == "weights = [0.5, 0.4, 0.1]\n"
+    assert Workspace(load_settings(home=target)).store.count() == 78
+
+
+def test_a_feedback_file_of_an_older_sherlock_exports_without_its_missing_columns(tmp_path):
+    """A feedback.sqlite from before session_id, variant, experiment and log_id, never opened since: its rows export
+    as they are, and restore with those columns unset."""
+    old = load_settings(home=tmp_path / "old")
+    old.home.mkdir()
+    with sqlite3.connect(old.feedback_path) as connection:
+        connection.executescript("""CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT
+            NULL, query TEXT NOT NULL, query_key TEXT NOT NULL, shown_ids TEXT NOT NULL, helpful INTEGER, right_id
+            TEXT, settings TEXT NOT NULL DEFAULT '{}', provider TEXT);
+            INSERT INTO feedback (created_at, query, query_key, shown_ids, helpful)
+            VALUES ('2025-01-01T00:00:00.000+00:00', 'Refunds?', 'refunds', '["JSP-1"]', 1);""")
+    connection.close()
+    with open_engines(old) as engines:
+        assert dump_table(engines["feedback"], feedback, tmp_path / "feedback.jsonl") == 1
+    assert json.loads((tmp_path / "feedback.jsonl").read_text()) == {
+        "id": 1, "created_at": "2025-01-01T00:00:00.000+00:00", "query": "Refunds?", "query_key": "refunds",
+        "shown_ids": '["JSP-1"]', "helpful": 1, "right_id": None, "settings": "{}", "provider": None}
+    new = load_settings(home=tmp_path / "new")
+    with open_engines(new) as engines:
+        assert check_table(engines["feedback"], feedback, tmp_path / "feedback.jsonl") == 1
+        assert load_table(engines["feedback"], feedback, tmp_path / "feedback.jsonl") == 1
+    [record] = FeedbackStore(new.feedback_path).records()
+    assert (record.query, record.helpful, record.session_id, record.log_id) == ("Refunds?", True, None, None)

@@ -1,11 +1,12 @@
-"""The SQLite store of record (upserts, revisions, case-insensitive ids, filters, concurrent readers) and the SQLite
-file helper it shares with the feedback store and the embedding cache."""
+"""The store of record (upserts, revisions, case-insensitive ids, filters, concurrent readers) on both backends — a
+SQLite file and a real PostgreSQL server — and the SQLite file helper the embedding cache uses."""
 
 import threading
 from datetime import date
 
 import pytest
 
+from sherlock.config import Settings
 from sherlock.schema import Incident
 from sherlock.storage.sqlite import SQLiteFile
 from sherlock.storage.store import Filters, Store, fold_filter_value, suggest_values
@@ -21,10 +22,17 @@ INCIDENTS = [
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "s.sqlite")
-    store.upsert(INCIDENTS)
-    return store
+def empty_store(migrated_url, tmp_path):
+    """An empty store on each backend: a SQLite file, or a PostgreSQL database."""
+    store = Store(tmp_path / "unused.sqlite", Settings(home=tmp_path / "home", store_url=migrated_url))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(empty_store):
+    empty_store.upsert(INCIDENTS)
+    return empty_store
 
 
 def test_revision_moves_only_on_change(store):
@@ -123,10 +131,16 @@ def test_facets_and_span(store):
         store.facet_counts("title")
 
 
-def test_iter_incidents_pages_through_everything(tmp_path):
+def test_iter_incidents_pages_through_everything_in_python_order(empty_store):
+    ids = [f"X-{i:04d}" for i in range(250)] + ["x-0001", "X_0001", "Ä-1", "a-1"]  # bytewise, whatever the locale
+    empty_store.upsert([Incident(id=incident_id, title=f"t {incident_id}") for incident_id in ids])
+    assert [i.id for i in empty_store.iter_incidents(batch_size=100)] == sorted(ids)
+
+
+def test_the_default_store_is_its_own_sqlite_file(tmp_path):
     store = Store(tmp_path / "s.sqlite")
-    store.upsert([Incident(id=f"X-{i:04d}", title=f"t{i}") for i in range(250)])
-    assert [i.id for i in store.iter_incidents(batch_size=100)] == [f"X-{i:04d}" for i in range(250)]
+    store.upsert(INCIDENTS)
+    assert (tmp_path / "s.sqlite").exists() and Store(tmp_path / "s.sqlite").count() == 3
 
 
 def test_concurrent_readers_and_a_writer(store):

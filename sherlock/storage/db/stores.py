@@ -47,8 +47,12 @@ def open_store(settings: Settings | None, tables: Iterable[Table], sqlite_path: 
     if settings is not None and settings.store_url:
         return shared_engine(settings.store_url, settings.store_connect_timeout_s), True
     engine = open_url(sqlite_url(sqlite_path))
+    tables = list(tables)
     try:
-        METADATA.create_all(engine, tables=list(tables), checkfirst=True)
+        with engine.begin() as connection:
+            METADATA.create_all(connection, tables=tables, checkfirst=True)
+            for index in (index for table in tables for index in table.indexes):  # on files from before an index
+                index.create(connection, checkfirst=True)
     except (DBAPIError, StoreError) as exc:
         engine.dispose()
         reason = exc.orig if isinstance(exc, DBAPIError) else exc.reason
