@@ -19,7 +19,7 @@ def store(backend_url, tmp_path, monkeypatch) -> str:
 def test_status_says_an_empty_store_is_outdated_and_exits_1(store, tmp_path, cli):
     code, out, _ = cli("--home", tmp_path, "db", "status")
     assert code == 1
-    assert out.splitlines() == [f"store:   {store}", "schema:  revision none (empty)", "needed:  revision 0001",
+    assert out.splitlines() == [f"store:   {store}", "schema:  revision none (empty)", "needed:  revision 0002",
                                 "verdict: outdated: run `sherlock db upgrade`"]
     code, out, _ = cli("--home", tmp_path, "db", "status", "--json")
     assert code == 1 and '"outdated": true' in out and '"current": null' in out
@@ -27,13 +27,13 @@ def test_status_says_an_empty_store_is_outdated_and_exits_1(store, tmp_path, cli
 
 def test_upgrade_then_again_is_a_no_op_and_status_is_up_to_date(store, tmp_path, cli):
     code, out, _ = cli("--home", tmp_path, "db", "upgrade")
-    assert (code, out) == (0, f"{store}: upgraded the schema from revision none (empty) to 0001\n")
-    assert cli.json("--home", tmp_path, "db", "upgrade", "--json") == {"store": store, "from": "0001", "to": "0001",
+    assert (code, out) == (0, f"{store}: upgraded the schema from revision none (empty) to 0002\n")
+    assert cli.json("--home", tmp_path, "db", "upgrade", "--json") == {"store": store, "from": "0002", "to": "0002",
                                                                       "changed": False}
     code, out, _ = cli("--home", tmp_path, "db", "upgrade")
-    assert (code, out) == (0, f"{store}: already at schema revision 0001; nothing to do\n")
-    assert cli.json("--home", tmp_path, "db", "status", "--json") == {"store": store, "current": "0001",
-                                                                     "head": "0001", "outdated": False}
+    assert (code, out) == (0, f"{store}: already at schema revision 0002; nothing to do\n")
+    assert cli.json("--home", tmp_path, "db", "status", "--json") == {"store": store, "current": "0002",
+                                                                     "head": "0002", "outdated": False}
 
 
 def test_without_a_store_url_status_explains_and_upgrade_refuses(tmp_path, cli, monkeypatch):
@@ -64,7 +64,7 @@ def test_every_command_refuses_a_store_whose_schema_is_behind(store, tmp_path, c
         code, out, err = cli("--home", tmp_path, *argv)
         assert (code, out) == (2, ""), argv
         assert err == (f"sherlock {argv[0]}: error: the store at {store} has no Sherlock tables yet (schema revision "
-                       "none); this Sherlock needs 0001: run `sherlock db upgrade`\n")
+                       "none); this Sherlock needs 0002: run `sherlock db upgrade`\n")
     assert cli("--home", tmp_path, "db", "upgrade")[0] == 0
     code, out, _ = cli("--home", tmp_path, "stats")  # upgraded: the same command runs
     assert code == 0 and "incidents  0 (no dates), store revision 0" in out

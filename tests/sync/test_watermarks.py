@@ -82,7 +82,7 @@ def test_two_processes_on_one_shared_store_see_one_state(settings):
 def test_a_shared_store_not_yet_migrated_is_refused(backend_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SHERLOCK_STORE_URL", backend_url)
     with pytest.raises(SchemaOutdatedError, match=r"has no Sherlock tables yet \(schema revision none\); this "
-                                                  r"Sherlock needs 0001: run `sherlock db upgrade`"):
+                                                  r"Sherlock needs 0002: run `sherlock db upgrade`"):
         open_watermarks(load_settings(tmp_path / "home"))
 
 

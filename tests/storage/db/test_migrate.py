@@ -26,7 +26,8 @@ from sherlock.storage.db.tables import METADATA
 TABLES = {"incidents", "meta", "deleted", "feedback", "pair_feedback", "tokens", "sync_state", "queries",
           "settings_versions", "audit"}
 INDEXES = {
-    "incidents": {"incidents_fingerprint", "incidents_revision"},
+    "incidents": {"incidents_fingerprint", "incidents_revision", "incidents_service", "incidents_severity",
+                  "incidents_category", "incidents_status", "incidents_created_date"},
     "deleted": {"deleted_revision"},
     "feedback": {"feedback_query_key"},
     "pair_feedback": {"pair_feedback_pair"},
@@ -39,8 +40,8 @@ SECOND_MIGRATION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -63,13 +64,13 @@ def engine(backend_url):
     engine.dispose()
 
 
-def test_the_packaged_head_is_the_first_migration():
-    assert head_revision() == "0001"
+def test_the_packaged_head_is_the_filter_indexes_migration():
+    assert head_revision() == "0002"
     assert (migrate.MIGRATIONS / "env.py").is_file() and (migrate.MIGRATIONS / "script.py.mako").is_file()
 
 
 def test_the_migration_creates_every_table_and_index(engine):
-    assert upgrade(engine) == (None, "0001")
+    assert upgrade(engine) == (None, "0002")
     inspector = inspect(engine)
     assert set(inspector.get_table_names()) == TABLES | {"alembic_version"}
     assert TABLES == set(METADATA.tables)
@@ -102,12 +103,12 @@ def test_the_migrations_build_exactly_the_declared_tables(engine):
 
 
 def test_upgrading_twice_is_a_no_op(engine):
-    assert upgrade(engine) == (None, "0001")
+    assert upgrade(engine) == (None, "0002")
     before = columns(engine)
-    assert upgrade(engine) == ("0001", "0001")
+    assert upgrade(engine) == ("0002", "0002")
     assert columns(engine) == before
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
 
 
 def columns(engine) -> dict[str, list[tuple[str, str, bool, str | None]]]:
@@ -138,42 +139,42 @@ def test_two_upgrades_at_once_migrate_once(backend_url):
     for engine in engines:
         engine.dispose()
     assert errors == []
-    assert sorted(results, key=str) == [("0001", "0001"), (None, "0001")]
+    assert sorted(results, key=str) == [("0002", "0002"), (None, "0002")]
 
 
 def test_an_empty_store_is_refused_until_upgraded(engine):
     status = schema_status(engine)
-    assert (status.current, status.head, status.outdated) == (None, "0001", True)
+    assert (status.current, status.head, status.outdated) == (None, "0002", True)
     with pytest.raises(SchemaOutdatedError) as refused:
         check_schema(engine)
     assert str(refused.value) == (f"the store at {status.store} has no Sherlock tables yet (schema revision none); "
-                                  "this Sherlock needs 0001: run `sherlock db upgrade`")
+                                  "this Sherlock needs 0002: run `sherlock db upgrade`")
     upgrade(engine)
-    assert check_schema(engine).current == "0001"
+    assert check_schema(engine).current == "0002"
 
 
 def test_an_older_schema_is_refused_and_upgraded_by_a_later_migration(engine, tmp_path, monkeypatch):
-    """A store at 0001 opened by a Sherlock that ships 0002 (a copy of the packaged migrations plus one more)."""
+    """A store at 0002 opened by a Sherlock that ships 0003 (a copy of the packaged migrations plus one more)."""
     upgrade(engine)
     shipped = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-    (shipped / "versions" / "0002_sync_note.py").write_text(SECOND_MIGRATION)
+    (shipped / "versions" / "0003_sync_note.py").write_text(SECOND_MIGRATION)
     monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     with pytest.raises(SchemaOutdatedError) as refused:
         check_schema(engine)
-    assert str(refused.value) == (f"the store at {schema_status(engine).store} is at schema revision 0001; this "
-                                  "Sherlock needs 0002: run `sherlock db upgrade`")
-    assert upgrade(engine) == ("0001", "0002")
+    assert str(refused.value) == (f"the store at {schema_status(engine).store} is at schema revision 0002; this "
+                                  "Sherlock needs 0003: run `sherlock db upgrade`")
+    assert upgrade(engine) == ("0002", "0003")
     assert "note" in {column["name"] for column in inspect(engine).get_columns("sync_state")}
-    assert check_schema(engine).current == "0002"
+    assert check_schema(engine).current == "0003"
 
 
 def test_a_store_migrated_by_a_newer_sherlock_is_refused(engine):
     upgrade(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
-    with pytest.raises(SchemaOutdatedError, match=r"revision 0099, which this Sherlock does not know .*needs 0001\): "
+    with pytest.raises(SchemaOutdatedError, match=r"revision 0099, which this Sherlock does not know .*needs 0002\): "
                                                   r"upgrade Sherlock"):
         check_schema(engine)
 
