@@ -11,6 +11,7 @@ from typing import Any
 
 from sherlock.cli.output import key_values, print_json, progress, table
 from sherlock.config import load_settings
+from sherlock.storage.db.urls import redact
 
 
 def open_workspace(args: argparse.Namespace, **overrides: Any) -> Any:
@@ -164,6 +165,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     first, last = store.date_span()
     data = {
         "incidents": store.count(), "revision": store.revision(), "home": str(settings.home),
+        "store": redact(settings.store_url) if settings.store_url else str(settings.store_path),
         "services": store.facet_counts("service"), "severities": store.facet_counts("severity"),
         "categories": store.facet_counts("category"), "created_from": first, "created_to": last,
         "embedder": workspace.embedder.name, "vectors": workspace.dense.count(), "synced": workspace.is_synced(),
@@ -183,7 +185,7 @@ def stats_text(data: dict[str, Any]) -> str:
     weights = ", ".join(f"{name} {weight:g}" for name, weight in zip(("dense", "bm25", "tfidf"),
                                                                      data["fusion"]["weights"], strict=True))
     span = f"created {data['created_from']} … {data['created_to']}" if data["created_from"] else "no dates"
-    summary = [("workspace", data["home"]),
+    summary = [("workspace", data["home"]), ("store", data["store"]),
                ("incidents", f"{data['incidents']} ({span}), store revision {data['revision']}"),
                ("vectors", f"{data['vectors']} ({data['embedder']}), indexes "
                            + ("in sync" if data["synced"] else "out of date: run `sherlock reindex`")),

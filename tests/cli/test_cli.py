@@ -204,13 +204,14 @@ def test_stats_text_is_a_readable_table(home, cli):
     code, out, _ = cli("--home", home, "stats")
     lines = out.splitlines()
     assert code == 0 and "{" not in out and "'" not in out
-    assert lines[:5] == [
+    assert lines[:6] == [
         f"workspace  {home}",
+        f"store      {home}/store.sqlite",
         "incidents  77 (created 2024-03-12 … 2025-09-16), store revision 1",
         "vectors    77 (all-MiniLM-L6-v2), indexes in sync",
         "fusion     wsum over minmax scores, weights dense 0.6, bm25 0.3, tfidf 0.1",
         f"MLflow     sqlite:///{home}/mlflow.db"]
-    assert lines[5:] == ["", "service  incidents", "-------  ---------", "(none)   77",
+    assert lines[6:] == ["", "service  incidents", "-------  ---------", "(none)   77",
                          "", "severity  incidents", "--------  ---------", "(none)    65", "high      5",
                          "medium    4", "critical  3",
                          "", "category        incidents", "--------------  ---------", "(none)          76",

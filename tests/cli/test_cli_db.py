@@ -68,3 +68,4 @@ def test_every_command_refuses_a_store_whose_schema_is_behind(store, tmp_path, c
     assert cli("--home", tmp_path, "db", "upgrade")[0] == 0
     code, out, _ = cli("--home", tmp_path, "stats")  # upgraded: the same command runs
     assert code == 0 and "incidents  0 (no dates), store revision 0" in out
+    assert f"store      {store}" in out  # the shared store, its password hidden
