@@ -114,6 +114,9 @@ def export_workspace(workspace: Any, folder: str | Path, progress: Progress | No
         if path.is_file():
             shutil.copy2(path, out / "files" / name)
             report.files.append(f"files/{name}")
+    if dropped := _drop_backend(out / "files" / SETTINGS_FILE):
+        report.notes.append(f"files/{SETTINGS_FILE}: {', '.join(dropped)} left out (it holds the database's "
+                            "password); the restored workspace uses its own SHERLOCK_STORE_URL")
     (out / "experiments").mkdir()
     for path in sorted(Path(settings.experiments_dir).glob("*.toml")):
         shutil.copy2(path, out / "experiments" / path.name)
@@ -225,6 +228,15 @@ def _check_empty(settings: Settings) -> None:
 def _keep_backend(settings_file: Path) -> list[str]:
     """Drop :data:`BACKEND_SETTINGS` from a restored ``sherlock.toml``: the backup's workspace may have named its
     own database there, which the restored one must not write to."""
+    dropped = _drop_backend(settings_file)
+    return [f"files/{SETTINGS_FILE}: {', '.join(dropped)} left out; this workspace keeps its own backend"] if dropped \
+        else []
+
+
+def _drop_backend(settings_file: Path) -> list[str]:
+    """Remove the :data:`BACKEND_SETTINGS` lines from ``settings_file`` (a copy: a backup's or a restored one) and
+    return their names. A ``store_url`` holds the database's password: it never goes into a backup, and a restored
+    workspace keeps the backend it was checked empty on."""
     if not settings_file.is_file():
         return []
     text = settings_file.read_text(encoding="utf-8")
@@ -232,11 +244,10 @@ def _keep_backend(settings_file: Path) -> list[str]:
         dropped = [name for name in BACKEND_SETTINGS if name in tomllib.loads(text)]
     except tomllib.TOMLDecodeError:
         return []  # loading the restored settings says what is wrong with the file, and where
-    if not dropped:
-        return []
-    pattern = re.compile(rf"^[ \t]*[\"']?({'|'.join(dropped)})[\"']?[ \t]*=.*$\n?", re.MULTILINE)
-    settings_file.write_text(pattern.sub("", text), encoding="utf-8")
-    return [f"files/{SETTINGS_FILE}: {', '.join(dropped)} left out; this workspace keeps its own backend"]
+    if dropped:
+        pattern = re.compile(rf"^[ \t]*[\"']?({'|'.join(dropped)})[\"']?[ \t]*=.*$\n?", re.MULTILINE)
+        settings_file.write_text(pattern.sub("", text), encoding="utf-8")
+    return dropped
 
 
 def _restore_experiments(source: Path, target: Path, report: BackupReport) -> list[str]:

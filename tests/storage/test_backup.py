@@ -186,6 +186,19 @@ def test_the_backend_is_the_target_s_not_the_backup_s(original, make_home, tmp_p
     assert Workspace(load_settings(home=target)).store.count() == 78
 
 
+def test_a_store_url_in_sherlock_toml_never_goes_into_a_backup(migrated_url, tmp_path):
+    """The store URL holds the database's password: the exported sherlock.toml keeps every other setting."""
+    home = tmp_path / "team"
+    home.mkdir()
+    (home / "sherlock.toml").write_text(f'weights = [0.5, 0.4, 0.1]\nstore_url = "{migrated_url}"\n')
+    workspace = Workspace(load_settings(home=home, demo=False))
+    assert workspace.settings.store_url == migrated_url
+    report = export_workspace(workspace, tmp_path / "backup")
+    assert (tmp_path / "backup" / "files" / "sherlock.toml").read_text() == "weights = [0.5, 0.4, 0.1]\n"
+    assert report.notes == ["files/sherlock.toml: store_url left out (it holds the database's password); the "
+                            "restored workspace uses its own SHERLOCK_STORE_URL"]
+
+
 def test_a_feedback_file_of_an_older_sherlock_exports_without_its_missing_columns(tmp_path):
     """A feedback.sqlite from before session_id, variant, experiment and log_id, never opened since: its rows export
     as they are, and restore with those columns unset."""
