@@ -22,8 +22,9 @@ version of the resolved ranking settings (the settings themselves once per versi
 online experiment and arm; the answer's provider; and a 32-number random projection of the query embedding for the
 drift statistic.
 
-Readers take a connection with :meth:`QueryLog.read` and query the tables of :mod:`sherlock.storage.db.tables` with
-SQLAlchemy Core; a reader of many rows iterates :func:`~sherlock.storage.db.reads.driver_rows`, the driver's own tuples.
+Readers (:mod:`sherlock.monitoring.logreads`) take a connection with :meth:`QueryLog.read` and query the tables of
+:mod:`sherlock.storage.db.tables` with SQLAlchemy Core; a reader of many rows iterates
+:func:`~sherlock.storage.db.reads.driver_rows`, the driver's own tuples.
 """
 
 from __future__ import annotations
@@ -35,19 +36,17 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete
 
 from sherlock.config import Settings
 from sherlock.monitoring.events import (
-    PROJECTED_DIM,
     TOP_IDS,
     QueryEvent,
     hash_key,
@@ -55,10 +54,9 @@ from sherlock.monitoring.events import (
     new_id,
     project,
     query_key,
-    timestamp,
 )
+from sherlock.monitoring.logreads import QueryLogReads
 from sherlock.storage.db.engine import write_transaction
-from sherlock.storage.db.reads import driver_rows
 from sherlock.storage.db.stores import insert, open_store
 from sherlock.storage.db.tables import STORE_TABLES, queries, settings_versions
 from sherlock.storage.db.urls import redact as hide_password
@@ -72,18 +70,12 @@ BATCH_INTERVAL_S = 0.2
 COLUMNS = ("id", "ts", "channel", "kind", "session", "query", "query_key", "strategy", "abstained", "confidence",
            "dense_top", "coverage", "top_ids", "n_results", "latency_ms", "settings_hash", "experiment", "arm",
            "provider", "vector")
-#: What :meth:`QueryLog.frame` loads (the text, result ids and vectors have their own readers: they are large).
-FRAME_COLUMNS = ("id", "ts", "channel", "kind", "session", "query_key", "strategy", "abstained", "confidence",
-                 "dense_top", "coverage", "n_results", "latency_ms", "settings_hash", "experiment", "arm", "provider")
-#: How many ids one ``IN (...)`` lookup names.
-IDS_PER_LOOKUP = 500
 #: What to do with a SQLite log file that cannot be used.
 REMEDY = "move it aside (a new log starts; nothing else depends on it)"
 
-Moment = float | date | datetime | None
 
 
-class QueryLog:
+class QueryLog(QueryLogReads):
     """The query log of one workspace: in the SQLite file ``path`` (created if missing), or — given ``settings``
     with a ``store_url`` — in that shared database (its schema checked, see
     :func:`sherlock.storage.db.stores.open_store`); either is opened on first use. Thread-safe; one writer thread
@@ -253,7 +245,7 @@ class QueryLog:
         except Exception:
             log.warning("query log: pruning %s failed", self.where, exc_info=True)
 
-    # -- reading -----------------------------------------------------------------------------------------------
+    # -- pruning (the readers: sherlock.monitoring.logreads) ---------------------------------------------------
 
     def prune(self, older_than_days: int | None = None) -> int:
         """Delete rows older than ``older_than_days`` (default: the retention); return how many went."""
@@ -263,90 +255,6 @@ class QueryLog:
         cutoff = id_at((datetime.now(UTC) - timedelta(days=days)).timestamp())
         with write_transaction(self.engine) as connection:
             return int(connection.execute(delete(queries).where(queries.c.id < cutoff)).rowcount)
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for a block of reads: SQLAlchemy Core over :data:`sherlock.storage.db.tables.queries` and
-        ``settings_versions``, the same SQL on SQLite and PostgreSQL; select a time range with
-        ``queries.c.id >= id_at(since)`` (ids are time-ordered); iterate many rows with
-        :func:`~sherlock.storage.db.reads.driver_rows`."""
-        with self.engine.connect() as connection:
-            yield connection
-
-    def count(self) -> int:
-        """How many rows are written."""
-        with self.read() as connection:
-            return int(connection.execute(select(func.count()).select_from(queries)).scalar_one())
-
-    def revision(self) -> tuple[int, int]:
-        """``(rows, newest id)``: changes whenever a row is written or pruned (a cache key for readers)."""
-        with self.read() as connection:
-            count, newest = connection.execute(select(func.count(), func.max(queries.c.id))).one()
-        return int(count), int(newest or 0)
-
-    def span(self) -> tuple[float, float] | None:
-        """The times of the first and the last logged row (ids are time-ordered: two primary-key lookups);
-        ``None`` while nothing is logged."""
-        with self.read() as connection:
-            first, last = (connection.execute(select(queries.c.ts).order_by(order).limit(1)).scalar()
-                           for order in (queries.c.id.asc(), queries.c.id.desc()))
-        return None if first is None or last is None else (float(first), float(last))
-
-    def frame(self, since: Moment = None, until: Moment = None) -> Any:
-        """The rows logged in ``[since, until)`` as a pandas DataFrame of :data:`FRAME_COLUMNS`, oldest first;
-        ``ts`` as naive UTC datetimes, ``abstained`` as bool."""
-        import pandas as pd
-        statement = select(*(queries.c[name] for name in FRAME_COLUMNS)).where(*_range(since, until))
-        with self.read() as connection:
-            rows = list(driver_rows(connection, statement.order_by(queries.c.id)))
-        frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
-        frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s")
-        frame["abstained"] = frame["abstained"].astype(bool)
-        for column in ("confidence", "dense_top", "coverage", "latency_ms"):
-            frame[column] = frame[column].astype("float64")
-        frame["id"] = frame["id"].astype("int64")
-        frame["n_results"] = frame["n_results"].astype("int64")
-        return frame
-
-    def texts(self, ids: Sequence[int]) -> dict[int, str]:
-        """The query text of each of ``ids`` that has one (none in hash mode)."""
-        return dict(self._by_id(ids, queries.c.query, queries.c.query.is_not(None)))
-
-    def top_ids(self, ids: Sequence[int]) -> dict[int, list[str]]:
-        """The result ids logged for each of ``ids``."""
-        return {row_id: json.loads(shown) for row_id, shown in self._by_id(ids, queries.c.top_ids)}
-
-    def vectors(self, since: Moment = None, until: Moment = None, limit: int | None = None,
-                seed: int = 0) -> np.ndarray:
-        """The projected query embeddings logged in ``[since, until)`` (rows with one, oldest first; at most
-        ``limit``, a random sample), as a float32 matrix of :data:`PROJECTED_DIM` columns."""
-        statement = select(queries.c.vector).where(*_range(since, until), queries.c.vector.is_not(None))
-        with self.read() as connection:
-            blobs = [row[0] for row in driver_rows(connection, statement.order_by(queries.c.id))]
-        if limit is not None and len(blobs) > limit:
-            chosen = np.random.default_rng(seed).choice(len(blobs), size=limit, replace=False)
-            blobs = [blobs[i] for i in sorted(chosen)]
-        if not blobs:
-            return np.zeros((0, PROJECTED_DIM), dtype=np.float32)
-        return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
-
-    def settings_versions(self) -> dict[str, dict[str, Any]]:
-        """``{settings hash: {"settings": {...}, "first_seen": seconds}}`` for every version logged."""
-        with self.read() as connection:
-            rows = connection.execute(select(settings_versions.c.hash, settings_versions.c.settings,
-                                             settings_versions.c.first_seen)).all()
-        return {version: {"settings": json.loads(settings), "first_seen": first} for version, settings, first in rows}
-
-    def _by_id(self, ids: Sequence[int], column: Any, *where: ColumnElement[bool]) -> list[tuple[int, Any]]:
-        """``(id, column)`` of the rows of ``ids`` (and ``where``), a few hundred ids per lookup."""
-        wanted = [int(i) for i in ids]
-        found: list[tuple[int, Any]] = []
-        with self.read() as connection:
-            for start in range(0, len(wanted), IDS_PER_LOOKUP):
-                chunk = wanted[start:start + IDS_PER_LOOKUP]
-                found += driver_rows(connection, select(queries.c.id, column).where(queries.c.id.in_(chunk), *where))
-        return found
-
 
 class _Writes(NamedTuple):
     """The writer's statements on one backend: a settings version's ``INSERT`` (nothing if it is stored), and the
@@ -381,16 +289,6 @@ def _writes(connection: Connection) -> _Writes:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _range(since: Moment, until: Moment) -> list[ColumnElement[bool]]:
-    """The conditions that select the rows logged in ``[since, until)`` (either end may be open)."""
-    found = []
-    if since is not None:
-        found.append(queries.c.id >= id_at(timestamp(since) or 0.0))
-    if until is not None:
-        found.append(queries.c.id < id_at(timestamp(until) or 0.0))
-    return found
 
 
 def log_location(settings: Settings) -> str:
