@@ -24,7 +24,7 @@ from sherlock.access import ACTIONS
 from sherlock.config import Settings
 from sherlock.registry import lookup
 from sherlock.storage.db.engine import write_transaction
-from sherlock.storage.db.stores import open_store
+from sherlock.storage.db.stores import open_store, store_exists
 from sherlock.storage.db.tables import STORE_TABLES, audit
 from sherlock.storage.db.urls import redact
 
@@ -79,7 +79,7 @@ def record(settings: Settings, actor: str, action: str, target: str = "", source
 def entries(settings: Settings, limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` rows of the audit log, newest first; empty when nothing was recorded yet (a workspace
     without a ``store_url`` whose ``audit.sqlite`` does not exist yet: reading does not create it)."""
-    if not settings.store_url and not settings.audit_path.exists():
+    if not store_exists(settings, settings.audit_path):
         return []
     with _opened(settings) as engine, engine.connect() as connection:
         rows = connection.execute(select(audit.c.at, audit.c.actor, audit.c.action, audit.c.target, audit.c.source)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from sherlock.analytics.units import MISSING, PERIOD_NAMES, rate, rate_change, span
 from sherlock.config import Settings
+from sherlock.storage.db.stores import store_exists
 from ui.widgets import escape_markdown
 
 #: How traffic reaches the log (the empty state says it; so does the README).
@@ -30,7 +31,7 @@ def open_log(settings: Settings):  # noqa: ANN201 - sherlock.monitoring.querylog
     """The workspace's query log for reading (connections of its own, so the page never holds up the writer), kept
     for the process; ``None`` while nothing was ever logged in the workspace's file (a shared store always has a
     log, maybe empty). With logging off, what was logged before."""
-    if not settings.store_url and not settings.query_log_path.exists():
+    if not store_exists(settings, settings.query_log_path):
         return None
     return _reader(settings.store_url or str(settings.query_log_path), settings.query_log_text == "text", settings)
 

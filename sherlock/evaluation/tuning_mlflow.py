@@ -48,7 +48,8 @@ def log_to_mlflow(result: TuneResult, settings: Settings, query_set: str) -> str
 
 def _corpus_revision(result: TuneResult, settings: Settings) -> Any:
     revision = result.params.get("corpus_revision")
-    if revision is None and settings.store_path.exists():
+    from sherlock.storage.db.stores import store_exists
+    if revision is None and store_exists(settings, settings.store_path):
         from sherlock.storage.store import Store
         store = Store(settings.store_path, settings)
         try:

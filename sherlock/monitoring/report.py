@@ -37,6 +37,7 @@ from sherlock.monitoring.gaps import gap_questions, gap_themes
 from sherlock.monitoring.querylog import QueryLog
 from sherlock.monitoring.votes import ID_TIME_SHIFT, Votes, helpful, read_votes
 from sherlock.monitoring.window import Moment, Window, resolve_window
+from sherlock.storage.db.stores import store_exists
 from sherlock.storage.db.tables import queries
 
 #: What each figure means, shown beside it by the CLI, the page and the notebook.
@@ -76,7 +77,7 @@ def open_log(settings: Settings) -> QueryLog | None:
     ``store_url``, else ``<home>/query_log.sqlite`` — or ``None`` when that file was never written (none is
     created)."""
     path = settings.query_log_path
-    if not settings.store_url and not path.exists():
+    if not store_exists(settings, path):
         return None
     return QueryLog(path, hash_key(settings), keep_text=settings.query_log_text == "text",
                     retention_days=settings.query_log_retention_days, settings=settings)

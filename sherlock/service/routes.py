@@ -19,7 +19,7 @@ from sherlock.service.bodies import (
     SimilarRequest,
 )
 from sherlock.service.problems import ServiceError, field_errors, invalid
-from sherlock.service.runtime import Running, feedback_store, filters_from, ingest_body
+from sherlock.service.runtime import Running, filters_from, ingest_body
 
 router = APIRouter(prefix="/v1")
 
@@ -134,15 +134,13 @@ def feedback(body: FeedbackRequest, request: Request, service: Running) -> dict[
     """Record a vote on a search (thumbs up/down, or the right incident), as the chat page does."""
     if body.helpful is None and not body.right_id:
         raise ServiceError(422, "Invalid request", "body: give helpful (true/false) or right_id, or both")
-    with feedback_store(service.settings) as store:
-        return {"recorded": store.record(body.query, body.shown_ids, body.helpful, body.right_id,
-                                         session_id=body.session_id or caller(request),
-                                         log_id=None if body.log_id is None else int(body.log_id))}
+    return {"recorded": service.feedback.record(body.query, body.shown_ids, body.helpful, body.right_id,
+                                                session_id=body.session_id or caller(request),
+                                                log_id=None if body.log_id is None else int(body.log_id))}
 
 
 @router.post("/feedback/pairs", dependencies=[scope("write")])
 def pair_feedback(body: PairFeedbackRequest, service: Running) -> dict[str, Any]:
     """Record whether two incidents share a root cause: a labelled pair for the similar-incidents mode."""
-    with feedback_store(service.settings) as store:
-        return {"recorded": store.record_pair(body.anchor_id, body.other_id, body.same_root_cause,
-                                              session_id=body.session_id)}
+    return {"recorded": service.feedback.record_pair(body.anchor_id, body.other_id, body.same_root_cause,
+                                                     session_id=body.session_id)}

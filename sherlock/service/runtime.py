@@ -1,11 +1,10 @@
 """What the API serves from: the workspace, its searcher, answerer and similar-incidents finder, opened once per
-process in a background thread; and the helpers routes share (filters, the feedback store, ingesting a body)."""
+process in a background thread, with the feedback store opened on the first vote; and the helpers routes share
+(filters, ingesting a body)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -22,6 +21,8 @@ class Service:
         self.settings = settings
         self.error: str | None = None
         self._ready = threading.Event()
+        self._feedback: Any = None
+        self._feedback_lock = threading.Lock()
         threading.Thread(target=self._open, name="sherlock-open", daemon=True).start()
 
     def _open(self) -> None:
@@ -39,6 +40,16 @@ class Service:
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self._ready.set()
+
+    @property
+    def feedback(self) -> Any:
+        """The workspace's feedback store (its SQLite file, or the shared store of ``store_url``), opened on the first
+        vote and kept for the process: opening one per request checked its tables on every vote."""
+        with self._feedback_lock:
+            if self._feedback is None:
+                from sherlock.storage.feedback import open_feedback
+                self._feedback = open_feedback(self.settings)
+            return self._feedback
 
     def is_open(self) -> bool:
         """Whether the workspace opened (without waiting)."""
@@ -60,18 +71,6 @@ def filters_from(given: dict[str, str | int | list[str]]) -> Any:
     from sherlock.storage.store import Filters
     return Filters.parse([f"{key}={','.join(value) if isinstance(value, list) else value}"
                           for key, value in given.items()])
-
-
-@contextmanager
-def feedback_store(settings: Settings) -> Iterator[Any]:
-    """The workspace's feedback store, opened for one request (its SQLite file, or the shared store of
-    ``store_url``; safe across threads and processes)."""
-    from sherlock.storage.feedback import open_feedback
-    store = open_feedback(settings)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def ingest_body(workspace: Any, body: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select
 from sherlock.run import Qrels
 from sherlock.storage.db.engine import describe, write_transaction
 from sherlock.storage.db.reads import driver_rows
-from sherlock.storage.db.stores import open_store
+from sherlock.storage.db.stores import open_store, store_exists
 from sherlock.storage.db.tables import STORE_TABLES, feedback, pair_feedback
 
 if TYPE_CHECKING:
@@ -112,9 +112,9 @@ def open_feedback(settings: Settings) -> FeedbackStore:
 
 
 def feedback_exists(settings: Settings) -> bool:
-    """Whether there is a feedback store to read, so that a reader need not create one: always with a ``store_url``
-    (its schema holds the tables), else once ``settings.feedback_path`` exists."""
-    return bool(settings.store_url) or settings.feedback_path.exists()
+    """Whether there is a feedback store to read, so that a reader need not create one
+    (:func:`~sherlock.storage.db.stores.store_exists`)."""
+    return store_exists(settings, settings.feedback_path)
 
 
 class FeedbackStore:

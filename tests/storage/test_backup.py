@@ -15,7 +15,6 @@ from sherlock.search.searcher import Searcher
 from sherlock.storage.backup import BackupError, export_workspace, import_workspace
 from sherlock.storage.backup_tables import PARTS, check_table, count_rows, dump_table, load_table, open_engines
 from sherlock.storage.db.engine import open_url, write_transaction
-from sherlock.storage.db.migrate import upgrade
 from sherlock.storage.db.tables import feedback, incidents, queries
 from sherlock.storage.feedback import FeedbackStore
 from sherlock.storage.workspace import Workspace
@@ -45,13 +44,10 @@ def original(make_home, juspay_issues):
 
 
 @pytest.fixture
-def shared_settings(backend_url, make_home):
-    """Settings of an empty workspace whose records live in the store database of ``backend_url`` (migrated): one
+def shared_settings(migrated_url, make_home):
+    """Settings of an empty workspace whose records live in the migrated store database of ``migrated_url``: one
     SQLite file holding every table, or PostgreSQL."""
-    engine = open_url(backend_url)
-    upgrade(engine)
-    engine.dispose()
-    return load_settings(home=make_home("shared"), store_url=backend_url)
+    return load_settings(home=make_home("shared"), store_url=migrated_url)
 
 
 def part_lines(folder) -> dict[str, list[dict]]:

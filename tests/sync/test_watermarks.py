@@ -8,8 +8,7 @@ import sqlite3
 import pytest
 
 from sherlock.config import load_settings
-from sherlock.storage.db.engine import open_url
-from sherlock.storage.db.migrate import SchemaOutdatedError, upgrade
+from sherlock.storage.db.migrate import SchemaOutdatedError
 from sherlock.sync.watermarks import SyncState, Watermarks, open_watermarks, state_path
 
 #: The schema sync.sqlite had before the store of record moved to SQLAlchemy (sherlock/storage/sqlite.py's days).
@@ -25,12 +24,9 @@ PROGRESS = {"since": "2026-01-31T00:00:00+00:00", "cursor": "page/2?q=zahlungsau
 
 
 @pytest.fixture
-def settings(backend_url, tmp_path, monkeypatch):
+def settings(migrated_url, tmp_path, monkeypatch):
     """Settings whose store_url is an empty store database, migrated (SQLite file or PostgreSQL)."""
-    engine = open_url(backend_url)
-    upgrade(engine)
-    engine.dispose()
-    monkeypatch.setenv("SHERLOCK_STORE_URL", backend_url)
+    monkeypatch.setenv("SHERLOCK_STORE_URL", migrated_url)
     return load_settings(tmp_path / "home")
 
 

@@ -60,6 +60,13 @@ def open_store(settings: Settings | None, tables: Iterable[Table], sqlite_path: 
     return engine, False
 
 
+def store_exists(settings: Settings, sqlite_path: str | Path) -> bool:
+    """Whether a store can be read without creating it: always with a ``store_url`` (its schema holds every
+    table), else once its own SQLite file ``sqlite_path`` exists — so a page or a report that only reads creates no
+    file."""
+    return bool(settings.store_url) or Path(sqlite_path).exists()
+
+
 def shared_engine(url: str, connect_timeout_s: int) -> Engine:
     """The process's one engine on ``url``, made and schema-checked on first use."""
     from sherlock.storage.db.migrate import check_schema
